@@ -1,0 +1,99 @@
+"""The events a run yields, in order. Frozen values: the CLI prints them, the Qt app turns
+them into signals, tests assert on them. The journal is written by the engine itself,
+not by consumers of these events, so a run is recorded whoever watches it.
+
+A run yields: RunStarted, then per step StepStarted, ActionProposed, [ApprovalNeeded,
+ApprovalAnswered], ActionFinished (and ModelSwitched whenever the router changes model),
+and finally RunFinished, always, even when stopped or failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from models.base import Usage
+from tools.base import Effect, ToolResult
+
+Outcome = Literal["success", "failed", "stopped", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    goal: str
+    model_id: str
+    workspace: str
+    tools: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted:
+    run_id: str
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActionProposed:
+    run_id: str
+    step: int
+    thought: str
+    tool: str
+    args: dict[str, Any]
+    model_id: str
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalNeeded:
+    run_id: str
+    step: int
+    tool: str
+    effect: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalAnswered:
+    run_id: str
+    step: int
+    decision: Literal["allow", "deny"]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFinished:
+    run_id: str
+    step: int
+    tool: str
+    result: ToolResult
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSwitched:
+    run_id: str
+    step: int
+    from_model: str
+    to_model: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    run_id: str
+    outcome: Outcome
+    message: str
+    steps: int
+    seconds: float
+
+
+Event = (
+    RunStarted
+    | StepStarted
+    | ActionProposed
+    | ApprovalNeeded
+    | ApprovalAnswered
+    | ActionFinished
+    | ModelSwitched
+    | RunFinished
+)

@@ -1,0 +1,474 @@
+"""The journal: one class owns deskhand's SQLite database.
+
+Invariants:
+- WAL mode with synchronous=FULL, and every write method commits before it returns: a
+  step is on disk before the next action starts, so a crash (even kill -9) loses nothing
+  that happened.
+- Writes go through one explicit ``BEGIN IMMEDIATE`` transaction per method (`_tx`), in
+  plain SQL, so a method's rows land together or not at all whatever sqlite-utils version
+  is installed (older ones commit inside their own helpers). sqlite-utils serves the reads.
+- The schema changes only through `MIGRATIONS`, an ordered list of named functions;
+  applied names are recorded in ``_migrations`` and never run twice, also when several
+  processes open a fresh file at once (the migration transaction is exclusive).
+- Rows carry the model id and the hashes of the prompt template and tool specs, so old
+  outcomes stay interpretable after either changes.
+- A run left 'running' by a process that no longer exists is marked 'interrupted' by
+  `mark_interrupted()`, which entry points call at start. Runs owned by this process or
+  by a live one are never touched.
+- A `Journal` belongs to the thread that opened it (sqlite3 enforces this); other threads
+  and processes open their own `Journal` on the same file.
+
+Goals, prompts and typed text are never logged at INFO or above.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+INTERRUPTED_MESSAGE = "interrupted: the process ended before the run finished"
+
+
+class UnknownRun(LookupError):
+    """No run (or more than one) matches the id or prefix given."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One step as journaled: what the model proposed, what it cost, what happened."""
+
+    idx: int
+    model_id: str = ""
+    prompt_hash: str = ""
+    prompt_tokens: int = 0
+    tokens_reused: int = 0
+    tokens_evaluated: int = 0
+    completion_tokens: int = 0
+    model_seconds: float = 0.0
+    tool_seconds: float = 0.0
+    thought: str = ""
+    tool: str = ""
+    args: Mapping[str, Any] = field(default_factory=dict)
+    ok: bool = False
+    result_kind: str = ""
+    result_text: str = ""
+    result_data: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+# -- migrations ---------------------------------------------------------------------------
+
+
+def _run_script(db: sqlite_utils.Database, script: str) -> None:
+    # Statement by statement: executescript() would commit the migration's transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m0001_initial(db: sqlite_utils.Database) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY, goal TEXT, workspace TEXT, model_id TEXT,
+            status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted')),
+            outcome TEXT CHECK (outcome IN ('success', 'failed', 'stopped', 'error')),
+            message TEXT, error TEXT, task_json TEXT, prompt_hash TEXT, tools_hash TEXT,
+            pid INTEGER, started_at REAL, finished_at REAL, steps INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE steps (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
+            idx INTEGER NOT NULL, model_id TEXT, prompt_hash TEXT, prompt_tokens INTEGER,
+            tokens_reused INTEGER, tokens_evaluated INTEGER, completion_tokens INTEGER,
+            model_seconds REAL, tool_seconds REAL, thought TEXT, tool TEXT, args_json TEXT,
+            ok INTEGER, result_kind TEXT, result_text TEXT, result_json TEXT, error TEXT,
+            created_at REAL,
+            UNIQUE (run_id, idx)
+        );
+        CREATE TABLE approvals (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
+            step_idx INTEGER, tool TEXT, capability TEXT, scope TEXT, summary TEXT,
+            decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny')), source TEXT,
+            created_at REAL
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
+            step_idx INTEGER, kind TEXT NOT NULL, detail_json TEXT, created_at REAL
+        );
+        CREATE TABLE file_changes (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
+            step_idx INTEGER, op TEXT NOT NULL, change_json TEXT NOT NULL, undone_at REAL,
+            created_at REAL
+        );
+        CREATE TABLE outcomes (
+            run_id TEXT PRIMARY KEY REFERENCES runs(id), outcome TEXT, checks_json TEXT,
+            created_at REAL
+        );
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
+            step_idx INTEGER, rating INTEGER CHECK (rating IN (-1, 1)), note TEXT,
+            created_at REAL
+        );
+        CREATE TABLE preferences (
+            id INTEGER PRIMARY KEY, better_run_id TEXT NOT NULL REFERENCES runs(id),
+            worse_run_id TEXT NOT NULL REFERENCES runs(id), note TEXT, created_at REAL
+        );
+        CREATE INDEX approvals_by_run ON approvals(run_id);
+        CREATE INDEX events_by_run ON events(run_id);
+        CREATE INDEX file_changes_by_run ON file_changes(run_id);
+        CREATE INDEX feedback_by_run ON feedback(run_id);
+        CREATE INDEX runs_by_status ON runs(status);
+        CREATE INDEX runs_by_start ON runs(started_at)
+        """,
+    )
+    # steps(run_id, idx) is already indexed by its UNIQUE constraint.
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", _m0001_initial),
+]
+
+
+def _new_run_id() -> str:
+    """Short, and sorted by start time: ``20250131-142502-9f3a``."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None or pid <= 0:
+        # No owner recorded (or one os.kill would read as a process group): nobody owns it.
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _dumps(value: Mapping[str, Any] | Sequence[Any]) -> str:
+    # default=str: a Path or datetime in a result's data is recorded, not a crash mid-run.
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _insert_sql(table: str, row: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    # Table and column names come from this module, never from callers' data.
+    marks = ", ".join("?" * len(row))
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
+
+
+class Journal:
+    """The SQLite journal. Use it from one thread; other processes may open the same file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: sqlite3 never opens transactions on its own; `_tx` does.
+        conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=5000")
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("journal %s: WAL unavailable, journal_mode is %s", self.path, mode)
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._conn = conn
+            self.db = sqlite_utils.Database(conn)
+            self._migrate()
+        except BaseException:
+            conn.close()
+            raise
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed durably (synchronous=FULL) when the block ends.
+
+        IMMEDIATE takes the write lock up front, so a transaction that reads before it
+        writes waits for another writer (busy_timeout) instead of failing on upgrade.
+        """
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            if self._conn.in_transaction:  # some errors already rolled it back
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _write(self, sql: str, params: Sequence[Any]) -> int:
+        with self._tx() as conn:
+            cur = conn.execute(sql, params)
+        return int(cur.lastrowid or 0)
+
+    def _insert(self, table: str, **values: Any) -> int:
+        return self._write(*_insert_sql(table, {**values, "created_at": time.time()}))
+
+    def _rows(self, sql: str, params: Sequence[Any], decode: Mapping[str, str] = {}) -> list[Row]:
+        """Query rows; each JSON column in `decode` is replaced by its decoded value."""
+        rows = list(self.db.query(sql, params))
+        for row in rows:
+            for column, key in decode.items():
+                row[key] = json.loads(row.pop(column) or "{}")
+        return rows
+
+    def _migrate(self) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+            for name, migrate in MIGRATIONS:
+                if name in done:
+                    continue
+                migrate(self.db)
+                conn.execute(
+                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
+                )
+                log.debug("journal migration %s applied", name)
+
+    def applied_migrations(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+    # -- runs -------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        goal: str,
+        workspace: str,
+        model_id: str,
+        task_json: str = "{}",
+        prompt_hash: str = "",
+        tools_hash: str = "",
+    ) -> str:
+        """Record a new run owned by this process; return its id (sortable by start time)."""
+        row = {
+            "goal": goal,
+            "workspace": workspace,
+            "model_id": model_id,
+            "status": "running",
+            "task_json": task_json,
+            "prompt_hash": prompt_hash,
+            "tools_hash": tools_hash,
+            "pid": os.getpid(),
+            "started_at": time.time(),
+        }
+        while True:
+            run_id = _new_run_id()
+            try:
+                self._write(*_insert_sql("runs", {"id": run_id, **row}))
+            except sqlite3.IntegrityError:
+                if self.run(run_id) is None:  # not an id collision: a real constraint failed
+                    raise
+                continue
+            log.debug("run %s started", run_id)
+            return run_id
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        outcome: str,
+        message: str = "",
+        error: str | None = None,
+        checks: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Close a run and write its outcome row, in one transaction."""
+        now = time.time()
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status='finished', outcome=?, message=?, error=?, finished_at=?"
+                " WHERE id=?",
+                (outcome, message, error, now, run_id),
+            )
+            if cur.rowcount == 0:
+                raise UnknownRun(f"no run with id {run_id!r}")
+            conn.execute(
+                "INSERT OR REPLACE INTO outcomes (run_id, outcome, checks_json, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (run_id, outcome, _dumps([dict(c) for c in checks or ()]), now),
+            )
+        log.debug("run %s finished: %s", run_id, outcome)
+
+    def mark_interrupted(self) -> list[str]:
+        """Mark runs whose owning process died while they ran; return their ids."""
+        me = os.getpid()
+        marked: list[str] = []
+        with self._tx() as conn:
+            rows = conn.execute("SELECT id, pid FROM runs WHERE status='running'").fetchall()
+            for run_id, pid in rows:
+                if pid == me or _pid_alive(pid):
+                    continue
+                conn.execute(
+                    "UPDATE runs SET status='interrupted', outcome='error', message=?,"
+                    " finished_at=? WHERE id=? AND status='running'",
+                    (INTERRUPTED_MESSAGE, time.time(), run_id),
+                )
+                marked.append(str(run_id))
+        if marked:
+            log.info("marked %d run(s) interrupted: %s", len(marked), ", ".join(marked))
+        return marked
+
+    def runs(self, limit: int = 50) -> list[Row]:
+        """The newest `limit` runs, newest first."""
+        return list(
+            self.db.query("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", [limit])
+        )
+
+    def run(self, run_id: str) -> Row | None:
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        return rows[0] if rows else None
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The run whose id is `prefix`, or the only one whose id starts with it."""
+        if not prefix:
+            raise UnknownRun("no run id given")
+        if self.run(prefix) is not None:
+            return prefix
+        ids = [
+            str(r[0])
+            for r in self._conn.execute(
+                "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6",
+                (len(prefix), prefix),
+            )
+        ]
+        if not ids:
+            raise UnknownRun(f"no run with id {prefix!r} (see `deskhand runs`)")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise UnknownRun(f"run id {prefix!r} is ambiguous; it matches {shown}")
+        return ids[0]
+
+    # -- steps and what happened in them ----------------------------------------------
+
+    def record_step(self, run_id: str, step: StepRecord) -> None:
+        """Append a step (its idx unique within the run) and count it on the run."""
+        row: dict[str, Any] = {"run_id": run_id}
+        row.update((f.name, getattr(step, f.name)) for f in fields(StepRecord))
+        row["ok"] = int(step.ok)
+        row["args_json"] = _dumps(dict(row.pop("args")))
+        row["result_json"] = _dumps(dict(row.pop("result_data")))
+        row["created_at"] = time.time()
+        with self._tx() as conn:
+            conn.execute(*_insert_sql("steps", row))
+            conn.execute("UPDATE runs SET steps = steps + 1 WHERE id = ?", (run_id,))
+
+    def steps(self, run_id: str) -> list[Row]:
+        """The run's steps by idx; ``args`` and ``result_data`` decoded, ``ok`` a bool."""
+        sql = "SELECT * FROM steps WHERE run_id = ? ORDER BY idx"
+        rows = self._rows(sql, [run_id], {"args_json": "args", "result_json": "result_data"})
+        for row in rows:
+            row["ok"] = bool(row["ok"])
+        return rows
+
+    def record_approval(
+        self,
+        run_id: str,
+        step_idx: int,
+        *,
+        tool: str,
+        capability: str,
+        scope: str,
+        summary: str,
+        decision: str,
+        source: str,
+    ) -> None:
+        self._insert(
+            "approvals",
+            run_id=run_id,
+            step_idx=step_idx,
+            tool=tool,
+            capability=capability,
+            scope=scope,
+            summary=summary,
+            decision=decision,
+            source=source,
+        )
+
+    def approvals(self, run_id: str) -> list[Row]:
+        return list(self.db.query("SELECT * FROM approvals WHERE run_id = ? ORDER BY id", [run_id]))
+
+    def record_event(
+        self, run_id: str, kind: str, detail: Mapping[str, Any], step_idx: int | None = None
+    ) -> None:
+        detail_json = _dumps(dict(detail))
+        self._insert("events", run_id=run_id, step_idx=step_idx, kind=kind, detail_json=detail_json)
+
+    def events(self, run_id: str) -> list[Row]:
+        """The run's events in order, ``detail`` decoded."""
+        sql = "SELECT * FROM events WHERE run_id = ? ORDER BY id"
+        return self._rows(sql, [run_id], {"detail_json": "detail"})
+
+    def record_file_change(self, run_id: str, step_idx: int, change: Mapping[str, Any]) -> int:
+        """Record what `deskhand undo` needs to reverse one change; return its id."""
+        return self._insert(
+            "file_changes",
+            run_id=run_id,
+            step_idx=step_idx,
+            op=str(change["op"]),
+            change_json=_dumps(dict(change)),
+        )
+
+    def file_changes(self, run_id: str) -> list[Row]:
+        """The run's file changes, oldest first, ``change`` decoded."""
+        sql = "SELECT * FROM file_changes WHERE run_id = ? ORDER BY id"
+        return self._rows(sql, [run_id], {"change_json": "change"})
+
+    def mark_undone(self, change_id: int) -> None:
+        self._write("UPDATE file_changes SET undone_at = ? WHERE id = ?", (time.time(), change_id))
+
+    # -- feedback ---------------------------------------------------------------------
+
+    def add_feedback(
+        self,
+        run_id: str,
+        *,
+        rating: int | None = None,
+        note: str = "",
+        step_idx: int | None = None,
+    ) -> int:
+        """A person's judgement of a run (or one step): rating +1/-1 and/or a note."""
+        return self._insert("feedback", run_id=run_id, step_idx=step_idx, rating=rating, note=note)
+
+    def feedback(self, run_id: str) -> list[Row]:
+        return list(self.db.query("SELECT * FROM feedback WHERE run_id = ? ORDER BY id", [run_id]))
+
+    def add_preference(self, better_run_id: str, worse_run_id: str, note: str = "") -> int:
+        """Record that one run did the job better than another."""
+        return self._insert(
+            "preferences", better_run_id=better_run_id, worse_run_id=worse_run_id, note=note
+        )

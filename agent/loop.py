@@ -1,0 +1,172 @@
+"""The agent loop: a generator of events for one run.
+
+Each step: the transcript (append-only) → the model, constrained to the action schema of
+this task's tools → one `Proposal` → the executor (policy, approval, tool, journal) → the
+result is appended as the newest message. The run ends with `finish`, the step or time
+budget, the stop flag, or a model error; `RunFinished` is always the last event and the
+run's outcome is always journaled, also when the consumer stops iterating early.
+
+"The model erred" (an invalid or refused action) is a result the model reads on the next
+step; "our code erred" propagates, after the run is marked as an error in the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.approval import Approver
+from agent.events import (
+    ActionFinished,
+    ActionProposed,
+    Event,
+    ModelSwitched,
+    Outcome,
+    RunFinished,
+    RunStarted,
+    StepStarted,
+)
+from agent.executor import Executor, ModelTrace, Proposal
+from agent.journal import Journal
+from agent.policy import Policy
+from agent.prompt import Transcript, observation
+from agent.task import Task
+from models.base import ContextOverflow, ModelCancelled, ModelError, ModelOutputInvalid
+from models.router import ModelRouter, ModelSwitch
+from tools.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Engine:
+    """What a run needs besides its task. Built by an entry point; used by one thread."""
+
+    model: ModelRouter
+    registry: Registry
+    journal: Journal
+    approver: Approver
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def parse_reply(text: str, registry: Registry) -> Proposal:
+    """Turn a reply into a Proposal, or raise ModelOutputInvalid."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelOutputInvalid(f"reply is not JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise ModelOutputInvalid("reply is not a JSON object")
+    tool, args, thought = data.get("tool"), data.get("args", {}), data.get("thought", "")
+    if not isinstance(tool, str) or tool not in registry:
+        raise ModelOutputInvalid(f"reply names no available tool: {tool!r}")
+    if not isinstance(args, dict) or not isinstance(thought, str):
+        raise ModelOutputInvalid("reply has malformed 'args' or 'thought'")
+    return Proposal(thought=thought, tool=tool, args=args)
+
+
+def run(task: Task, engine: Engine) -> Iterator[Event]:
+    registry = engine.registry if task.tools is None else engine.registry.only(task.tools)
+    transcript = Transcript.start(registry, task.goal, task.context)
+    journal = engine.journal
+    run_id = journal.start_run(
+        goal=task.goal,
+        workspace=str(task.workspace[0]),
+        model_id=engine.model.model_id,
+        task_json=_task_json(task),
+        prompt_hash=transcript.template_hash(),
+        tools_hash=registry.fingerprint(),
+    )
+    policy = Policy.for_workspace(task.workspace, task.grants)
+    executor = Executor(registry, policy, engine.approver, journal, run_id)
+    started = time.monotonic()
+    outcome: Outcome = "error"
+    message = "the run ended unexpectedly"
+    step = 0
+    try:
+        yield RunStarted(run_id, task.goal, engine.model.model_id, str(task.workspace[0]), tuple(registry.names()))
+        outcome, message = "failed", f"step budget of {task.limits.max_steps} used up"
+        for step in range(1, task.limits.max_steps + 1):
+            if engine.stop.is_set():
+                outcome, message = "stopped", "stopped by the user"
+                break
+            if time.monotonic() - started > task.limits.max_seconds:
+                outcome, message = "failed", f"time budget of {task.limits.max_seconds:g} s used up"
+                break
+            yield StepStarted(run_id, step)
+            switches: list[ModelSwitch] = []
+            engine.model.on_switch = switches.append
+            try:
+                completion = engine.model.complete(
+                    transcript.messages,
+                    schema=registry.action_schema(),
+                    max_tokens=task.limits.max_reply_tokens,
+                    should_stop=engine.stop.is_set,
+                    validate=lambda text: _check_reply(text, registry),
+                )
+            except ModelCancelled:
+                outcome, message = "stopped", "stopped by the user"
+                break
+            except ContextOverflow as exc:
+                outcome, message = "failed", f"the conversation no longer fits the model: {exc}"
+                break
+            except ModelError as exc:
+                outcome, message = "error", f"model error: {exc}"
+                break
+            finally:
+                for switch in switches:
+                    journal.record_event(run_id, "model_switched", _switch_detail(switch), step_idx=step)
+            for switch in switches:
+                yield ModelSwitched(run_id, step, switch.from_model, switch.to_model, switch.reason)
+            proposal = parse_reply(completion.text, registry)
+            yield ActionProposed(
+                run_id, step, proposal.thought, proposal.tool, proposal.args,
+                completion.model_id, completion.usage,
+            )
+            trace = ModelTrace(completion.model_id, transcript.prompt_hash(), completion.usage)
+            tool_started = time.perf_counter()
+            result = yield from executor.execute(step, proposal, trace)
+            yield ActionFinished(run_id, step, proposal.tool, result, time.perf_counter() - tool_started)
+            transcript.add(completion.text, observation(proposal.tool, result))
+            if result.finish:
+                outcome, message = "success", result.output
+                break
+    except GeneratorExit:
+        outcome, message = "stopped", "the caller stopped the run"
+        raise
+    except BaseException as exc:
+        outcome, message = "error", f"internal error: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        journal.finish_run(run_id, outcome=outcome, message=message)
+    yield RunFinished(run_id, outcome, message, step, time.monotonic() - started)
+
+
+def _check_reply(text: str, registry: Registry) -> None:
+    parse_reply(text, registry)
+
+
+def _switch_detail(switch: ModelSwitch) -> dict[str, Any]:
+    return {
+        "from": switch.from_model,
+        "to": switch.to_model,
+        "reason": str(switch.reason),
+        "detail": switch.detail,
+    }
+
+
+def _task_json(task: Task) -> str:
+    return json.dumps(
+        {
+            "goal": task.goal,
+            "workspace": [str(p) for p in task.workspace],
+            "grants": [[g.capability, g.scope] for g in task.grants],
+            "limits": {"max_steps": task.limits.max_steps, "max_seconds": task.limits.max_seconds},
+            "tools": list(task.tools) if task.tools is not None else None,
+        }
+    )

@@ -1,0 +1,99 @@
+"""Prompts: rendered from package data files, kept append-only between steps.
+
+The message list of a run is [system, goal, reply 1, result 1, reply 2, result 2, ...].
+Nothing earlier is ever re-rendered, so llama.cpp reuses the KV cache of everything up
+to the newest result (see models/llamacpp.py). The system prompt lists only the tools
+this task may use, each with a one-line description and an example of its arguments, and
+a worked example whose tools are all available.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from models.base import Message
+from tools.base import ToolResult
+from tools.registry import Registry
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("agent", "prompts"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def _reply(thought: str, tool: str, args: dict[str, Any]) -> str:
+    # The exact layout the constrained decoder writes, so the example primes it.
+    return json.dumps({"thought": thought, "tool": tool, "args": args}, ensure_ascii=False)
+
+
+def worked_example(registry: Registry) -> dict[str, Any] | None:
+    raw = resources.files("agent").joinpath("prompts/examples.json").read_text(encoding="utf-8")
+    for example in json.loads(raw):
+        if all(name in registry for name in example["requires"]):
+            steps = [
+                {"reply": _reply(s["thought"], s["tool"], s["args"]), "result": s["result"]}
+                for s in example["steps"]
+            ]
+            return {"goal": example["goal"], "steps": steps}
+    return None
+
+
+def system_prompt(registry: Registry) -> str:
+    tools = [
+        {
+            "name": spec.name,
+            "description": spec.description,
+            "example_json": json.dumps(dict(spec.example or {}), ensure_ascii=False),
+        }
+        for spec in registry
+    ]
+    template = _env().get_template("system.j2")
+    return template.render(tools=tools, example=worked_example(registry)).strip()
+
+
+def as_data(text: str) -> str:
+    """Text for inside <data> tags: a file cannot close the tag and speak as the user."""
+    return text.replace("<data>", "<data\u200b>").replace("</data>", "</data\u200b>")
+
+
+def observation(tool: str, result: ToolResult) -> str:
+    status = "ok" if result.ok else f"error ({result.kind})"
+    return _env().get_template("observation.j2").render(
+        tool=tool, status=status, output=as_data(result.output)
+    ).strip()
+
+
+@dataclass(slots=True)
+class Transcript:
+    """The append-only message list of one run."""
+
+    messages: list[Message] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, registry: Registry, goal: str, context: str = "") -> Transcript:
+        user = _env().get_template("goal.j2").render(goal=goal, context=as_data(context)).strip()
+        return cls([Message("system", system_prompt(registry)), Message("user", user)])
+
+    def add(self, reply: str, result_text: str) -> None:
+        self.messages.append(Message("assistant", reply))
+        self.messages.append(Message("user", result_text))
+
+    def template_hash(self) -> str:
+        """Hash of the system prompt (template + tool descriptions) for the journal."""
+        return hashlib.sha256(self.messages[0].content.encode()).hexdigest()[:16]
+
+    def prompt_hash(self) -> str:
+        blob = "\x1e".join(f"{m.role}\x1f{m.content}" for m in self.messages)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]

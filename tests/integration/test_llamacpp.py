@@ -1,0 +1,97 @@
+"""The in-process llama.cpp backend with the real embedded model."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from models.base import ContextOverflow, Message, ModelCancelled
+
+pytestmark = pytest.mark.model
+
+SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "thought": {"type": "string", "maxLength": 120},
+                "tool": {"const": name},
+                "args": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string", "minLength": 1}, "count": {"type": "integer"}},
+                },
+            },
+        }
+        for name in ("files.make_folder", "files.list", "finish")
+    ]
+}
+SYSTEM = Message("system", 'You are an agent. Reply with JSON: {"thought": ..., "tool": ..., "args": {...}}')
+
+
+def test_reply_always_satisfies_the_schema(embedded_model: Any) -> None:
+    for goal in ("Create a folder named reports", "List the files", "Say hi", "ünïcödé ✓ \"quotes\" \\ back"):
+        c = embedded_model.complete([SYSTEM, Message("user", goal)], schema=SCHEMA, max_tokens=64)
+        doc = json.loads(c.text)
+        assert doc["tool"] in ("files.make_folder", "files.list", "finish")
+        assert isinstance(doc["args"]["path"], str) and doc["args"]["path"]
+        assert isinstance(doc["args"]["count"], int)
+        assert c.usage.prompt_tokens > 0 and c.usage.completion_tokens > 0
+
+
+def test_prompt_prefix_is_reused_between_steps(embedded_model: Any) -> None:
+    msgs = [SYSTEM, Message("user", "Create a folder named reports")]
+    first = embedded_model.complete(msgs, schema=SCHEMA, max_tokens=64)
+    msgs += [Message("assistant", first.text), Message("user", "Result: ok")]
+    second = embedded_model.complete(msgs, schema=SCHEMA, max_tokens=64)
+    # Everything up to the previous prompt (and most of the reply) comes from the cache.
+    assert second.usage.cached_tokens >= first.usage.prompt_tokens
+    assert second.usage.evaluated_tokens < second.usage.prompt_tokens - first.usage.prompt_tokens + 20
+
+
+def test_stop_flag_lands_within_one_token_and_the_model_stays_usable(embedded_model: Any) -> None:
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    with pytest.raises(ModelCancelled):
+        embedded_model.complete([SYSTEM, Message("user", "Write a long story")], schema=SCHEMA, should_stop=stop)
+    assert calls["n"] == 6
+    after = embedded_model.complete([SYSTEM, Message("user", "List the files")], schema=SCHEMA, max_tokens=64)
+    assert json.loads(after.text)["tool"]
+
+
+def test_free_text_without_schema(embedded_model: Any) -> None:
+    c = embedded_model.complete([Message("user", "Say hello in one word.")], max_tokens=16)
+    assert c.text.strip() and c.usage.completion_tokens <= 16
+
+
+def test_prompt_longer_than_the_context_is_refused(embedded_model: Any) -> None:
+    with pytest.raises(ContextOverflow):
+        embedded_model.complete([Message("user", "word " * 5000)], schema=SCHEMA)
+
+
+def test_only_one_thread_may_use_a_model(embedded_model: Any) -> None:
+    embedded_model.complete([Message("user", "hi")], max_tokens=2)
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            embedded_model.complete([Message("user", "hi")], max_tokens=2)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert errors and "one thread" in str(errors[0])
+
+
+def test_info_reports_file_and_offload(embedded_model: Any, embedded_gguf: Any) -> None:
+    info = embedded_model.info()
+    assert info.location == str(embedded_gguf) and info.kind == "gguf"
+    assert isinstance(info.gpu_offload, bool)

@@ -1,0 +1,118 @@
+"""Tool base types: specs, effects, results, and the failure type tools raise.
+
+Invariants:
+- Argument models forbid extra fields, so a model reply with an unknown argument is invalid.
+- `effect()` has no side effects. It resolves the action's scope (an absolute path, a
+  domain, a command) so that the permission policy judges what will really happen, and
+  raises `ToolFailure` for requests that can never be allowed (a path outside the workspace).
+- `run()` returns a `ToolResult` or raises `ToolFailure` for failures the model can act on
+  (file not found, refused path). Any other exception is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+A = TypeVar("A", bound="ToolArgs")
+
+
+class ToolArgs(BaseModel):
+    """Base for every action's argument model: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoArgs(ToolArgs):
+    pass
+
+
+class ToolFailure(Exception):
+    """An expected failure, reported to the model as a failed result.
+
+    `kind` is a short stable code the code may branch on (never the message text).
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What an action will do, resolved before it runs.
+
+    capability: e.g. ``fs.write``; scope: what the capability applies to (an absolute
+    path, a domain, a command line); summary: one line a person can approve or refuse.
+    """
+
+    capability: str
+    scope: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """The outcome of one action.
+
+    `output` is the text the model reads. `data` is structured detail for the journal;
+    `undo` (when present) is what `deskhand undo` needs to reverse the change.
+    """
+
+    ok: bool
+    output: str
+    kind: str = "ok"
+    data: Mapping[str, Any] = field(default_factory=dict)
+    undo: tuple[Mapping[str, Any], ...] = ()
+    finish: bool = False
+
+    @classmethod
+    def failure(cls, kind: str, message: str) -> ToolResult:
+        return cls(ok=False, output=message, kind=kind)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec(Generic[A]):
+    """A named action: its arguments, its effect, and how to run it.
+
+    thread_bound: True when `run` must be called on the calling thread (a Playwright page,
+    a GUI input driver) and enforces its own timeout; otherwise the executor runs it on a
+    helper thread and stops waiting after `timeout_s`.
+    """
+
+    name: str
+    description: str
+    args: type[A]
+    effect: Callable[[A], Effect]
+    run: Callable[[A], ToolResult]
+    timeout_s: float = 30.0
+    thread_bound: bool = False
+    example: Mapping[str, Any] | None = None
+
+    def json_schema(self) -> dict[str, Any]:
+        return args_schema(self.args)
+
+
+def args_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A compact JSON schema for an argument model: no titles, properties in field order,
+    every property required (the decoder emits them all; defaults are stated in the
+    description so a small model sees them)."""
+    full = model.model_json_schema()
+    props: dict[str, Any] = {}
+    for name, prop in full.get("properties", {}).items():
+        prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
+        if "anyOf" in prop:  # Optional[X] -> X; the decoder always emits a value
+            non_null = [p for p in prop["anyOf"] if p.get("type") != "null"]
+            extra = {k: v for k, v in prop.items() if k != "anyOf"}
+            prop = {**non_null[0], **extra}
+        props[name] = prop
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props),
+        "additionalProperties": False,
+    }
