@@ -66,7 +66,9 @@ def resolve_model(settings: Settings, name: str | None) -> ModelEntry:
         raise BadInput(str(exc)) from exc
 
 
-def open_router(settings: Settings, entry: ModelEntry, *, prefer_remote: bool = False) -> ModelRouter:
+def open_router(
+    settings: Settings, entry: ModelEntry, *, prefer_remote: bool = False
+) -> ModelRouter:
     """Open the chosen model, plus the configured fallback remote (if any).
 
     Loading a local model is slow: call this on the thread that will run the model.
@@ -107,7 +109,9 @@ def workspace_roots(settings: Settings, given: Sequence[Path]) -> tuple[Path, ..
     return tuple(roots)
 
 
-def permission_rules(settings: Settings, grants: Sequence[str], roots: Sequence[Path]) -> tuple[Rule, ...]:
+def permission_rules(
+    settings: Settings, grants: Sequence[str], roots: Sequence[Path]
+) -> tuple[Rule, ...]:
     """This run's rules ahead of the defaults: command-line grants, then the config file's."""
     try:
         granted = tuple(parse_grant(t, roots) for t in grants)

@@ -90,7 +90,9 @@ class Executor:
         spec = self._registry.get(proposal.tool)
         if spec is None:
             names = ", ".join(self._registry.names())
-            return ToolResult.failure("unknown_tool", f"no tool {proposal.tool!r}; use one of: {names}")
+            return ToolResult.failure(
+                "unknown_tool", f"no tool {proposal.tool!r}; use one of: {names}"
+            )
         try:
             args = spec.args.model_validate(proposal.args)
             effect = spec.effect(args)
@@ -136,7 +138,9 @@ class Executor:
         worker.start()
         worker.join(spec.timeout_s)
         if not box:
-            return ToolResult.failure("timeout", f"{spec.name} did not finish in {spec.timeout_s:g} s")
+            return ToolResult.failure(
+                "timeout", f"{spec.name} did not finish in {spec.timeout_s:g} s"
+            )
         outcome = box[0]
         if isinstance(outcome, BaseException):
             raise outcome

@@ -89,7 +89,13 @@ def run(task: Task, engine: Engine) -> Iterator[Event]:
     message = "the run ended unexpectedly"
     step = 0
     try:
-        yield RunStarted(run_id, task.goal, engine.model.model_id, str(task.workspace[0]), tuple(registry.names()))
+        yield RunStarted(
+            run_id,
+            task.goal,
+            engine.model.model_id,
+            str(task.workspace[0]),
+            tuple(registry.names()),
+        )
         outcome, message = "failed", f"step budget of {task.limits.max_steps} used up"
         for step in range(1, task.limits.max_steps + 1):
             if engine.stop.is_set():
@@ -120,18 +126,27 @@ def run(task: Task, engine: Engine) -> Iterator[Event]:
                 break
             finally:
                 for switch in switches:
-                    journal.record_event(run_id, "model_switched", _switch_detail(switch), step_idx=step)
+                    journal.record_event(
+                        run_id, "model_switched", _switch_detail(switch), step_idx=step
+                    )
             for switch in switches:
                 yield ModelSwitched(run_id, step, switch.from_model, switch.to_model, switch.reason)
             proposal = parse_reply(completion.text, registry)
             yield ActionProposed(
-                run_id, step, proposal.thought, proposal.tool, proposal.args,
-                completion.model_id, completion.usage,
+                run_id,
+                step,
+                proposal.thought,
+                proposal.tool,
+                proposal.args,
+                completion.model_id,
+                completion.usage,
             )
             trace = ModelTrace(completion.model_id, transcript.prompt_hash(), completion.usage)
             tool_started = time.perf_counter()
             result = yield from executor.execute(step, proposal, trace)
-            yield ActionFinished(run_id, step, proposal.tool, result, time.perf_counter() - tool_started)
+            yield ActionFinished(
+                run_id, step, proposal.tool, result, time.perf_counter() - tool_started
+            )
             transcript.add(completion.text, observation(proposal.tool, result))
             if result.finish:
                 outcome, message = "success", result.output

@@ -70,9 +70,12 @@ def as_data(text: str) -> str:
 
 def observation(tool: str, result: ToolResult) -> str:
     status = "ok" if result.ok else f"error ({result.kind})"
-    return _env().get_template("observation.j2").render(
-        tool=tool, status=status, output=as_data(result.output)
-    ).strip()
+    return (
+        _env()
+        .get_template("observation.j2")
+        .render(tool=tool, status=status, output=as_data(result.output))
+        .strip()
+    )
 
 
 @dataclass(slots=True)

@@ -30,7 +30,7 @@ from app.approver import TerminalApprover
 from app.display import LiveDisplay, event_json, runs_table, show_run
 from models.base import ModelError
 from tools.base import ToolFailure
-from tools.files import undo_change
+from tools.undo import undo_change
 
 cli = typer.Typer(
     name="deskhand",
@@ -67,12 +67,18 @@ def run_command(
         list[Path] | None,
         typer.Option("--workspace", "-w", help="Folder the agent may work in (repeatable)."),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="'embedded', a configured name, or a .gguf path.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="'embedded', a configured name, or a .gguf path.")
+    ] = None,
     allow: Annotated[
         list[str] | None,
-        typer.Option("--allow", help="Grant a capability for this run, e.g. fs.write or fs.write:reports/*."),
+        typer.Option(
+            "--allow", help="Grant a capability for this run, e.g. fs.write or fs.write:reports/*."
+        ),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every approval question.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Answer yes to every approval question.")
+    ] = False,
     max_steps: Annotated[int | None, typer.Option(min=1, help="Step budget.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")] = False,
 ) -> None:
@@ -179,7 +185,9 @@ def show_command(
 
 
 @cli.command("undo")
-def undo_command(run_id: Annotated[str, typer.Argument(help="The run whose file changes to reverse.")]) -> None:
+def undo_command(
+    run_id: Annotated[str, typer.Argument(help="The run whose file changes to reverse.")],
+) -> None:
     """Reverse a run's file changes, newest first."""
     journal = _journal(_settings())
     try:
@@ -223,8 +231,14 @@ def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     for r in rows:
         mark = "*" if r["default"] else " "
         state = "" if r["available"] else "  (not installed)"
-        gpu_note = "  gpu offload: on" if r["gpu_offload"] else ("  gpu offload: off" if r["kind"] == "gguf" else "")
-        out.print(f"{mark} {r['name']:<12} {r['kind']:<7} {r['location']}{gpu_note}{state}", markup=False)
+        gpu_note = (
+            "  gpu offload: on"
+            if r["gpu_offload"]
+            else ("  gpu offload: off" if r["kind"] == "gguf" else "")
+        )
+        out.print(
+            f"{mark} {r['name']:<12} {r['kind']:<7} {r['location']}{gpu_note}{state}", markup=False
+        )
 
 
 def main() -> None:

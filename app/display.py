@@ -73,9 +73,13 @@ class LiveDisplay:
             c.print(f"   [dim]{event.decision} ({event.source})[/]")
         elif isinstance(event, ActionFinished):
             mark = "[green]✓[/]" if event.result.ok else f"[red]✗ {escape(event.result.kind)}[/]"
-            c.print(f"   {mark} {escape(_short(event.result.output))}  [dim]({event.seconds:.2f} s)[/]")
+            c.print(
+                f"   {mark} {escape(_short(event.result.output))}  [dim]({event.seconds:.2f} s)[/]"
+            )
         elif isinstance(event, ModelSwitched):
-            c.print(f"   [yellow]model switched {event.from_model} → {event.to_model} ({event.reason})[/]")
+            c.print(
+                f"   [yellow]model switched {event.from_model} → {event.to_model} ({event.reason})[/]"
+            )
         elif isinstance(event, RunFinished):
             style = _OUTCOME_STYLE.get(event.outcome, "white")
             c.print(
@@ -118,7 +122,9 @@ def show_run(console: Console, run: Mapping[str, Any], steps: Sequence[Mapping[s
     for s in steps:
         ok = "[green]ok[/]" if s.get("ok") else f"[red]{escape(s.get('result_kind') or 'error')}[/]"
         console.print(f"[bold cyan]{s['idx']}.[/] {escape(_short(s.get('thought') or ''))}")
-        console.print(f"   → {escape(s.get('tool') or '')} {escape(_short(json.dumps(s.get('args'), ensure_ascii=False)))}")
+        console.print(
+            f"   → {escape(s.get('tool') or '')} {escape(_short(json.dumps(s.get('args'), ensure_ascii=False)))}"
+        )
         console.print(
             f"   {ok} {escape(_short(s.get('result_text') or ''))} "
             f"[dim]({s.get('prompt_tokens')} prompt tok, {s.get('tokens_reused')} reused, "

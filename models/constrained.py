@@ -190,7 +190,9 @@ class ConstrainedDecoder:
         self._literal("{")
         index = 0
         while True:
-            keys = [_prop_names(b)[index] if index < len(_prop_names(b)) else None for b in branches]
+            keys = [
+                _prop_names(b)[index] if index < len(_prop_names(b)) else None for b in branches
+            ]
             if keys[0] is None:
                 break
             key = keys[0]
@@ -255,6 +257,7 @@ class ConstrainedDecoder:
             node = node.children[token]
         self._out.append(json.dumps(node.value))
         return node.value
+
 
 def _prop_names(schema: JsonSchema) -> list[str]:
     return list(schema.get("properties", {}))

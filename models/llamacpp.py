@@ -56,7 +56,10 @@ def gpu_offload_supported() -> bool:
 
 
 def default_threads() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    return max(
+        1,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+    )
 
 
 class LlamaCppModel:
@@ -93,7 +96,9 @@ class LlamaCppModel:
         self._formatter = self._make_formatter()
         self._pieces = [self._llm.detokenize([i]) for i in range(self._n_vocab)]
         self._masks = VocabMasks.from_pieces(self._pieces)
-        self._eog = {i for i in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab(), i)}
+        self._eog = {
+            i for i in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab(), i)
+        }
         self._owner: int | None = None
         log.debug("loaded %s (gpu offload: %s, threads: %d)", self._path, self._gpu, threads)
 
@@ -159,9 +164,12 @@ class LlamaCppModel:
 
     def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
         """The token ids of the chat prompt, ending with the assistant turn's header."""
-        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        chat: Any = [{"role": m.role, "content": m.content} for m in messages]
+        rendered = self._formatter(messages=chat)
         return list(
-            self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+            self._llm.tokenize(
+                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+            )
         )
 
     def _load_prompt(self, prompt: list[int]) -> int:
@@ -172,7 +180,7 @@ class LlamaCppModel:
         """
         cached = self._llm.input_ids[: self._llm.n_tokens]
         common = 0
-        for a, b in zip(cached, prompt):
+        for a, b in zip(cached, prompt, strict=False):
             if a != b:
                 break
             common += 1
@@ -192,7 +200,8 @@ class LlamaCppModel:
         self._llm.eval(list(tokens))
 
     def logits(self) -> npt.NDArray[np.float32]:
-        return np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._n_vocab,))
+        pointer = self._llm._ctx.get_logits()  # type: ignore[no-untyped-call]
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
     # -- internals -------------------------------------------------------------------
 

@@ -62,7 +62,9 @@ class ScriptedModel:
         else:
             text = reply
         prompt = sum(len(m.content) for m in messages) // 4
-        return Completion(text, self._model_id, Usage(prompt_tokens=prompt, completion_tokens=len(text) // 4))
+        return Completion(
+            text, self._model_id, Usage(prompt_tokens=prompt, completion_tokens=len(text) // 4)
+        )
 
     def close(self) -> None:
         pass

@@ -17,7 +17,9 @@ from models.catalogue import embedded_model_path
 
 
 @pytest.fixture(autouse=True)
-def deskhand_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def deskhand_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("DESKHAND_HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))

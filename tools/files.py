@@ -5,7 +5,7 @@ Invariants:
   action reads or changes anything outside the workspace. Folder walks (search, copy,
   delete, digests) never follow symlinks: a link is copied, trashed or hashed as a link.
 - Every change returns `undo` records (JSON-serialisable dicts with an ``op`` key) holding
-  what `undo_change` needs to reverse it. Backups are written before the change is made.
+  what `tools.undo.undo_change` needs to reverse it. Backups are written before the change is made.
 - Deletion goes to the OS trash (send2trash), after a backup copy into `undo_dir`.
 - OSError is mapped to `ToolFailure` in one place (`_os_errors`). Kinds: not_found,
   exists, not_a_file, not_a_folder, outside_workspace, too_large, invalid, no_permission,
@@ -23,8 +23,8 @@ Change records (paths absolute; the ``sha256`` of a folder is a digest of its tr
                                                         undo: restore from the backup
                                                         (backup, sha256 None when skipped)
 
-Undo is idempotent where it can tell: a change whose reversal is already in place
-(the created file is gone, the moved file is back) is reported, not refused.
+Undo (tools/undo.py) is idempotent where it can tell: a change whose reversal is in place
+already (the created file is gone, the moved file is back) is reported, not refused.
 """
 
 from __future__ import annotations
@@ -32,20 +32,19 @@ from __future__ import annotations
 import codecs
 import errno
 import fnmatch
-import hashlib
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import send2trash
 from pydantic import Field
 
 from tools.base import Effect, ToolArgs, ToolFailure, ToolResult, ToolSpec
+from tools.fsops import copy_entry, digest, is_plain_file, trash, tree_size, walk
 from tools.paths import Workspace
 
 log = logging.getLogger(__name__)
@@ -209,7 +208,7 @@ class FileTool:
         folder = self._folder(args.path)
         matches = _name_matcher(args.pattern)
         found: list[str] = []
-        for path in _walk(folder):
+        for path in walk(folder):
             if matches(path.name):
                 is_dir = path.is_dir() and not path.is_symlink()
                 found.append(self._ws.display(path) + ("/" if is_dir else ""))
@@ -224,7 +223,7 @@ class FileTool:
 
     def _run_search_text(self, args: SearchTextArgs) -> ToolResult:
         where = self._ws.resolve(args.path, must_exist=True)
-        files = [where] if where.is_file() else (p for p in _walk(where) if _is_plain_file(p))
+        files = [where] if where.is_file() else (p for p in walk(where) if is_plain_file(p))
         needle = args.text.lower()
         found: list[str] = []
         for path in files:
@@ -303,7 +302,7 @@ class FileTool:
     def _run_copy(self, args: TransferArgs) -> ToolResult:
         source, dest = self._transfer(args, moving=False)
         undo = _make_folders(dest.parent)
-        _copy(source, dest)
+        copy_entry(source, dest)
         undo.append({"op": "copy", "path": str(dest), "sha256": digest(dest)})
         out = f"copied {self._ws.display(source)} -> {self._ws.display(dest)}"
         return ToolResult(
@@ -435,7 +434,7 @@ class FileTool:
     def _backup(self, path: Path) -> Path:
         self._undo_dir.mkdir(parents=True, exist_ok=True)
         saved = self._undo_dir / f"{uuid.uuid4().hex}-{path.name}"
-        _copy(path, saved)
+        copy_entry(path, saved)
         log.debug("backed up %s to %s", path, saved)
         return saved
 
@@ -500,63 +499,9 @@ def _entry_line(entry: os.DirEntry[str]) -> str:
     return f"{entry.name} ({human_size(entry.stat().st_size)})"
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Everything under `folder` in name order; symlinked folders are listed, never entered."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(dirnames + filenames):
-            yield Path(dirpath, name)
-
-
-def _is_plain_file(path: Path) -> bool:
-    return path.is_file() and not path.is_symlink()
-
-
-def tree_size(path: Path) -> int:
-    """Bytes in a file or (without following links) a folder tree."""
-    if not path.is_dir():
-        return path.stat().st_size
-    return sum(p.lstat().st_size for p in _walk(path) if not p.is_dir() or p.is_symlink())
-
-
 def _count(folder: Path) -> str:
-    files = sum(1 for p in _walk(folder) if not p.is_dir() or p.is_symlink())
+    files = sum(1 for p in walk(folder) if not p.is_dir() or p.is_symlink())
     return "1 file" if files == 1 else f"{files} files"
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def digest(path: Path) -> str:
-    """sha256 of a file, or of a folder tree (names, kinds, contents, link targets)."""
-    if path.is_symlink():
-        return hashlib.sha256(b"link:" + os.fsencode(os.readlink(path))).hexdigest()
-    if not path.is_dir():
-        return _sha256_file(path)
-    h = hashlib.sha256()
-    for p in _walk(path):
-        rel = os.fsencode(p.relative_to(path).as_posix())
-        if p.is_symlink():
-            h.update(b"L " + rel + b" " + os.fsencode(os.readlink(p)))
-        elif p.is_dir():
-            h.update(b"D " + rel)
-        else:
-            h.update(b"F " + rel + b" " + _sha256_file(p).encode())
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
-def _copy(source: Path, dest: Path) -> None:
-    """Copy a file or folder tree; symlinks are copied as links, never followed."""
-    if source.is_dir() and not source.is_symlink():
-        shutil.copytree(source, dest, symlinks=True)
-    else:
-        shutil.copy2(source, dest, follow_symlinks=False)
 
 
 def _make_folders(folder: Path) -> list[Change]:
@@ -570,11 +515,6 @@ def _make_folders(folder: Path) -> list[Change]:
         path.mkdir()
         changes.append({"op": "make_folder", "path": str(path)})
     return changes
-
-
-def trash(path: Path) -> None:
-    send2trash.send2trash(str(path))
-    log.info("moved %s to the trash", path)
 
 
 def _name_matcher(pattern: str) -> Callable[[str], bool]:
@@ -604,107 +544,3 @@ def _found(lines: list[str], none_message: str) -> ToolResult:
     if len(lines) > SEARCH_LIMIT:
         shown.append("... more matches not shown")
     return ToolResult(ok=True, output="\n".join(shown), data={"matches": len(lines[:SEARCH_LIMIT])})
-
-
-# -- undo -------------------------------------------------------------------------------
-
-
-def undo_change(change: Mapping[str, Any]) -> str:
-    """Reverse one change record; return what was done, in one line.
-
-    Raises ToolFailure('undo_conflict') when the files no longer match what the change
-    left behind, and ToolFailure('undo_unavailable') when no backup was kept.
-    """
-    undo = _UNDO.get(str(change.get("op")))
-    if undo is None:
-        raise ToolFailure("invalid", f"unknown change {change.get('op')!r}")
-    try:
-        return undo(change)
-    except OSError as exc:
-        raise ToolFailure("undo_conflict", f"{exc.filename or ''}: {exc.strerror}") from exc
-
-
-def _conflict(path: Path, why: str) -> ToolFailure:
-    return ToolFailure("undo_conflict", f"{path} {why}; left as it is")
-
-
-def _undo_create_file(change: Mapping[str, Any]) -> str:
-    path = Path(change["path"])
-    if not os.path.lexists(path):
-        return f"{path} is already gone"
-    if not _is_plain_file(path) or _sha256_file(path) != change["sha256"]:
-        raise _conflict(path, "was changed after it was written")
-    trash(path)
-    return f"moved {path} to the trash"
-
-
-def _undo_modify_file(change: Mapping[str, Any]) -> str:
-    path, saved = Path(change["path"]), Path(change["backup"])
-    current = _sha256_file(path) if _is_plain_file(path) else None
-    if current == change["backup_sha256"]:
-        return f"{path} already has its earlier content"
-    if current != change["sha256"]:
-        raise _conflict(path, "was changed after it was written")
-    if not saved.is_file() or _sha256_file(saved) != change["backup_sha256"]:
-        raise _conflict(path, "has no intact backup")
-    shutil.copyfile(saved, path)
-    return f"restored the earlier content of {path}"
-
-
-def _undo_make_folder(change: Mapping[str, Any]) -> str:
-    path = Path(change["path"])
-    if not os.path.lexists(path):
-        return f"folder {path} is already gone"
-    if not path.is_dir() or path.is_symlink() or any(path.iterdir()):
-        raise _conflict(path, "is no longer an empty folder")
-    path.rmdir()
-    return f"removed folder {path}"
-
-
-def _undo_move(change: Mapping[str, Any]) -> str:
-    source, dest = Path(change["source"]), Path(change["destination"])
-    if not os.path.lexists(dest):
-        if os.path.lexists(source):
-            return f"{source} is already back"
-        raise _conflict(dest, "no longer exists")
-    if os.path.lexists(source):
-        raise _conflict(source, "exists again, so nothing can be moved back there")
-    source.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(dest, source)
-    return f"moved {dest} back to {source}"
-
-
-def _undo_copy(change: Mapping[str, Any]) -> str:
-    path = Path(change["path"])
-    if not os.path.lexists(path):
-        return f"{path} is already gone"
-    if digest(path) != change["sha256"]:
-        raise _conflict(path, "was changed after it was copied")
-    trash(path)
-    return f"moved the copy {path} to the trash"
-
-
-def _undo_delete(change: Mapping[str, Any]) -> str:
-    path = Path(change["path"])
-    if change["backup"] is None:
-        raise ToolFailure(
-            "undo_unavailable", f"no backup of {path} was kept ({change['note']}); see the trash"
-        )
-    saved = Path(change["backup"])
-    if os.path.lexists(path):
-        raise _conflict(path, "exists again")
-    if not os.path.lexists(saved) or digest(saved) != change["sha256"]:
-        raise _conflict(path, "has no intact backup")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _copy(saved, path)
-    return f"restored {path} from the backup"
-
-
-_UNDO: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "create_file": _undo_create_file,
-    "modify_file": _undo_modify_file,
-    "make_folder": _undo_make_folder,
-    "move": _undo_move,
-    "copy": _undo_copy,
-    "delete": _undo_delete,
-}

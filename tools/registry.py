@@ -89,7 +89,5 @@ class Registry:
     def fingerprint(self) -> str:
         """sha256 of the tool specs as the model sees them, stored with every run so
         old outcomes stay interpretable after the tools change."""
-        blob = json.dumps(
-            [[s.name, s.description, s.json_schema()] for s in self], sort_keys=True
-        )
+        blob = json.dumps([[s.name, s.description, s.json_schema()] for s in self], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

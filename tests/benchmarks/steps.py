@@ -61,14 +61,21 @@ class Recording:
         pass
 
 
-def run_steps(model: LlamaCppModel, steps: int, home: Path) -> tuple[list[dict[str, float]], list[Message]]:
+def run_steps(
+    model: LlamaCppModel, steps: int, home: Path
+) -> tuple[list[dict[str, float]], list[Message]]:
     settings = load_settings({"DESKHAND_HOME": str(home)})
     ws = home / "ws"
     ws.mkdir()
     journal = assemble.open_journal(settings)
     registry = assemble.registry(settings, [ws])
     recorder = Recording(model)
-    engine = Engine(ModelRouter(recorder, None, FallbackPolicy(remote_allowed=False)), registry, journal, AlwaysAllow())
+    engine = Engine(
+        ModelRouter(recorder, None, FallbackPolicy(remote_allowed=False)),
+        registry,
+        journal,
+        AlwaysAllow(),
+    )
     task = Task(goal=GOAL, workspace=(ws,), limits=Limits(max_steps=steps))
     rows: list[dict[str, float]] = []
     for event in run(task, engine):
@@ -94,7 +101,9 @@ def run_steps(model: LlamaCppModel, steps: int, home: Path) -> tuple[list[dict[s
     return rows, messages
 
 
-def decode_speeds(model: LlamaCppModel, path: Path, messages: list[Message], schema: dict, reps: int) -> dict[str, float]:  # type: ignore[type-arg]
+def decode_speeds(
+    model: LlamaCppModel, path: Path, messages: list[Message], schema: dict, reps: int
+) -> dict[str, float]:  # type: ignore[type-arg]
     prompt = model.prompt_tokens(messages)
     ours, lengths = [], []
     for _ in range(reps):
@@ -135,7 +144,9 @@ def main() -> int:
     model = LlamaCppModel(path)
     with tempfile.TemporaryDirectory() as tmp:
         rows, messages = run_steps(model, args.steps, Path(tmp))
-        print(f"{'step':>4} {'tool':<18} {'prompt':>7} {'reused':>7} {'evaluated':>9} {'out':>5} {'model s':>8} {'tool s':>7}")
+        print(
+            f"{'step':>4} {'tool':<18} {'prompt':>7} {'reused':>7} {'evaluated':>9} {'out':>5} {'model s':>8} {'tool s':>7}"
+        )
         for r in rows:
             print(
                 f"{r['step']:>4} {r['tool']:<18} {r['prompt']:>7} {r['reused']:>7} {r['evaluated']:>9} "

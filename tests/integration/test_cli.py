@@ -23,9 +23,15 @@ pytestmark = pytest.mark.model
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
 
 
-def deskhand(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def deskhand(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [DESKHAND, *args], capture_output=True, text=True, timeout=timeout, env=env or dict(os.environ)
+        [DESKHAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or dict(os.environ),
     )
 
 
@@ -51,7 +57,9 @@ def test_run_creates_a_recorded_run_and_touches_nothing_outside(
     (tmp_path / "outside.txt").write_text("keep me")
     before = snapshot(tmp_path, {ws, deskhand_home})
 
-    proc = deskhand("run", "Create a folder named reports", "--workspace", str(ws), "--yes", "--json")
+    proc = deskhand(
+        "run", "Create a folder named reports", "--workspace", str(ws), "--yes", "--json"
+    )
 
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
@@ -84,7 +92,9 @@ def test_without_a_grant_writes_are_denied_noninteractively(
 ) -> None:
     ws = tmp_path / "ws"
     ws.mkdir()
-    proc = deskhand("run", "Create a folder named reports", "--workspace", str(ws), "--json", "--max-steps", "2")
+    proc = deskhand(
+        "run", "Create a folder named reports", "--workspace", str(ws), "--json", "--max-steps", "2"
+    )
     assert proc.returncode in (0, 1)
     events = events_of(proc.stdout)
     for e in events:
@@ -127,9 +137,21 @@ def test_show_unknown_run(deskhand_home: Path) -> None:
 
 def _start(ws: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [DESKHAND, "run", "Create a folder named reports", "--workspace", str(ws), "--yes",
-         "--json", "--max-steps", "40", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            DESKHAND,
+            "run",
+            "Create a folder named reports",
+            "--workspace",
+            str(ws),
+            "--yes",
+            "--json",
+            "--max-steps",
+            "40",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -21,18 +21,28 @@ SCHEMA: dict[str, Any] = {
                 "tool": {"const": name},
                 "args": {
                     "type": "object",
-                    "properties": {"path": {"type": "string", "minLength": 1}, "count": {"type": "integer"}},
+                    "properties": {
+                        "path": {"type": "string", "minLength": 1},
+                        "count": {"type": "integer"},
+                    },
                 },
             },
         }
         for name in ("files.make_folder", "files.list", "finish")
     ]
 }
-SYSTEM = Message("system", 'You are an agent. Reply with JSON: {"thought": ..., "tool": ..., "args": {...}}')
+SYSTEM = Message(
+    "system", 'You are an agent. Reply with JSON: {"thought": ..., "tool": ..., "args": {...}}'
+)
 
 
 def test_reply_always_satisfies_the_schema(embedded_model: Any) -> None:
-    for goal in ("Create a folder named reports", "List the files", "Say hi", "ünïcödé ✓ \"quotes\" \\ back"):
+    for goal in (
+        "Create a folder named reports",
+        "List the files",
+        "Say hi",
+        'ünïcödé ✓ "quotes" \\ back',
+    ):
         c = embedded_model.complete([SYSTEM, Message("user", goal)], schema=SCHEMA, max_tokens=64)
         doc = json.loads(c.text)
         assert doc["tool"] in ("files.make_folder", "files.list", "finish")
@@ -48,7 +58,9 @@ def test_prompt_prefix_is_reused_between_steps(embedded_model: Any) -> None:
     second = embedded_model.complete(msgs, schema=SCHEMA, max_tokens=64)
     # Everything up to the previous prompt (and most of the reply) comes from the cache.
     assert second.usage.cached_tokens >= first.usage.prompt_tokens
-    assert second.usage.evaluated_tokens < second.usage.prompt_tokens - first.usage.prompt_tokens + 20
+    assert (
+        second.usage.evaluated_tokens < second.usage.prompt_tokens - first.usage.prompt_tokens + 20
+    )
 
 
 def test_stop_flag_lands_within_one_token_and_the_model_stays_usable(embedded_model: Any) -> None:
@@ -59,9 +71,13 @@ def test_stop_flag_lands_within_one_token_and_the_model_stays_usable(embedded_mo
         return calls["n"] > 5
 
     with pytest.raises(ModelCancelled):
-        embedded_model.complete([SYSTEM, Message("user", "Write a long story")], schema=SCHEMA, should_stop=stop)
+        embedded_model.complete(
+            [SYSTEM, Message("user", "Write a long story")], schema=SCHEMA, should_stop=stop
+        )
     assert calls["n"] == 6
-    after = embedded_model.complete([SYSTEM, Message("user", "List the files")], schema=SCHEMA, max_tokens=64)
+    after = embedded_model.complete(
+        [SYSTEM, Message("user", "List the files")], schema=SCHEMA, max_tokens=64
+    )
     assert json.loads(after.text)["tool"]
 
 

@@ -16,10 +16,57 @@ from models.base import ModelCancelled
 from models.constrained import ConstrainedDecoder, UnsupportedSchema, VocabMasks, check_supported
 
 VOCAB = [
-    "", '"', '",', '"}', "{", "}", ",", ":", " ", '{"', '": ', ", ", "\\", "\n",
-    "a", "b", "c", "r", "e", "p", "o", "t", "s", "f", "i", "l", "n", "g", ".", "_", "m", "k",
-    "thought", "tool", "args", "path", "count", "flag", "true", "false", "files", "finish",
-    "make", "folder", "reports", " it", "0", "1", "2", "42", "é",
+    "",
+    '"',
+    '",',
+    '"}',
+    "{",
+    "}",
+    ",",
+    ":",
+    " ",
+    '{"',
+    '": ',
+    ", ",
+    "\\",
+    "\n",
+    "a",
+    "b",
+    "c",
+    "r",
+    "e",
+    "p",
+    "o",
+    "t",
+    "s",
+    "f",
+    "i",
+    "l",
+    "n",
+    "g",
+    ".",
+    "_",
+    "m",
+    "k",
+    "thought",
+    "tool",
+    "args",
+    "path",
+    "count",
+    "flag",
+    "true",
+    "false",
+    "files",
+    "finish",
+    "make",
+    "folder",
+    "reports",
+    " it",
+    "0",
+    "1",
+    "2",
+    "42",
+    "é",
 ]
 PIECES = [v.encode() for v in VOCAB]
 
@@ -35,7 +82,10 @@ class ToyModel:
     def tokenize(self, text: str) -> list[int]:
         out, i = [], 0
         while i < len(text):
-            best = max((j for j, v in enumerate(VOCAB) if v and text.startswith(v, i)), key=lambda j: len(VOCAB[j]))
+            best = max(
+                (j for j, v in enumerate(VOCAB) if v and text.startswith(v, i)),
+                key=lambda j: len(VOCAB[j]),
+            )
             out.append(best)
             i += len(VOCAB[best])
         return out
@@ -57,7 +107,7 @@ def follow(target: str):  # type: ignore[no-untyped-def]
     """A cooperative model: prefers the longest token that continues `target`."""
 
     def prefer(text: str) -> list[float]:
-        rest = target[len(text):] if target.startswith(text) else ""
+        rest = target[len(text) :] if target.startswith(text) else ""
         return [float(len(v)) if v and rest.startswith(v) else -1.0 for v in VOCAB]
 
     return prefer
@@ -70,7 +120,10 @@ ACTION = {
             "properties": {
                 "thought": {"type": "string", "maxLength": 40},
                 "tool": {"const": "files.make_folder"},
-                "args": {"type": "object", "properties": {"path": {"type": "string", "minLength": 1}}},
+                "args": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string", "minLength": 1}},
+                },
             },
         },
         {
@@ -90,7 +143,11 @@ ACTION = {
 
 def valid(doc: dict) -> bool:  # type: ignore[type-arg]
     if doc["tool"] == "files.make_folder":
-        return set(doc["args"]) == {"path"} and isinstance(doc["args"]["path"], str) and doc["args"]["path"]
+        return (
+            set(doc["args"]) == {"path"}
+            and isinstance(doc["args"]["path"], str)
+            and doc["args"]["path"]
+        )
     return (
         doc["tool"] == "finish"
         and isinstance(doc["args"]["count"], int)

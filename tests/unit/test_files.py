@@ -15,8 +15,9 @@ from send2trash import plat_other
 
 import tools.files as files_module
 from tools.base import Effect, ToolFailure, ToolResult, ToolSpec
-from tools.files import FileTool, undo_change
+from tools.files import FileTool
 from tools.paths import Workspace
+from tools.undo import undo_change
 
 NAMES = [
     "files.list", "files.read", "files.write", "files.append", "files.make_folder",

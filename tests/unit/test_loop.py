@@ -112,8 +112,14 @@ def test_success_path_events_and_journal(tmp_path: Path) -> None:
     kinds = [type(e) for e in events]
     assert kinds == [
         RunStarted,
-        StepStarted, ActionProposed, ApprovalNeeded, ApprovalAnswered, ActionFinished,
-        StepStarted, ActionProposed, ActionFinished,
+        StepStarted,
+        ActionProposed,
+        ApprovalNeeded,
+        ApprovalAnswered,
+        ActionFinished,
+        StepStarted,
+        ActionProposed,
+        ActionFinished,
         RunFinished,
     ]
     end = events[-1]
@@ -189,7 +195,9 @@ def test_a_bug_in_a_tool_propagates_and_the_run_is_journaled_as_error(tmp_path: 
     journal = Journal(tmp_path / "j.sqlite")
     engine = Engine(
         ModelRouter(model, None, FallbackPolicy(remote_allowed=False)),
-        Registry(notes.specs()), journal, AlwaysAllow(),
+        Registry(notes.specs()),
+        journal,
+        AlwaysAllow(),
     )
     with pytest.raises(RuntimeError, match="a bug in the tool"):
         list(run(Task(goal="g", workspace=(tmp_path,)), engine))
@@ -204,7 +212,9 @@ def test_stop_flag_ends_the_run_as_stopped(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     engine = Engine(
         ModelRouter(model, None, FallbackPolicy(remote_allowed=False)),
-        Registry(notes.specs()), journal, AlwaysAllow(),
+        Registry(notes.specs()),
+        journal,
+        AlwaysAllow(),
     )
     events: list[Event] = []
     for event in run(Task(goal="g", workspace=(tmp_path,)), engine):
@@ -221,7 +231,9 @@ def test_closing_the_event_stream_marks_the_run_stopped(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     engine = Engine(
         ModelRouter(model, None, FallbackPolicy(remote_allowed=False)),
-        Registry(Notes().specs()), journal, AlwaysAllow(),
+        Registry(Notes().specs()),
+        journal,
+        AlwaysAllow(),
     )
     events = run(Task(goal="g", workspace=(tmp_path,)), engine)
     first = next(events)

@@ -64,7 +64,10 @@ def test_transcript_is_append_only_and_marks_data() -> None:
     reg = Registry([spec("files.read"), finish_spec()])
     t = Transcript.start(reg, "Read a.txt", "Workspace contents:\na.txt")
     before = list(t.messages)
-    t.add('{"thought": "", "tool": "files.read", "args": {}}', observation("files.read", ToolResult(ok=False, output="nope", kind="not_found")))
+    t.add(
+        '{"thought": "", "tool": "files.read", "args": {}}',
+        observation("files.read", ToolResult(ok=False, output="nope", kind="not_found")),
+    )
     assert t.messages[:2] == before
     assert t.messages[-1].content.startswith("Result of files.read: error (not_found)")
     assert "<data>\nnope\n</data>" in t.messages[-1].content

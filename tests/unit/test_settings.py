@@ -11,7 +11,14 @@ from agent.settings import SettingsError, load_settings
 
 def test_deskhand_home_relocates_everything(tmp_path: Path) -> None:
     s = load_settings({"DESKHAND_HOME": str(tmp_path)})
-    for p in (s.config_dir, s.data_dir, s.cache_dir, s.journal_path, s.default_workspace, s.undo_dir):
+    for p in (
+        s.config_dir,
+        s.data_dir,
+        s.cache_dir,
+        s.journal_path,
+        s.default_workspace,
+        s.undo_dir,
+    ):
         assert p.is_relative_to(tmp_path)
     assert s.model.default == "embedded" and s.model.fallback is None
 
@@ -43,7 +50,9 @@ def test_config_file_is_read(tmp_path: Path) -> None:
         ("max_steps = 0\n", "max_steps"),
     ],
 )
-def test_bad_config_is_a_settings_error_naming_the_field(tmp_path: Path, text: str, where: str) -> None:
+def test_bad_config_is_a_settings_error_naming_the_field(
+    tmp_path: Path, text: str, where: str
+) -> None:
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.toml").write_text(text)
     with pytest.raises(SettingsError, match=where.replace(".", r"\.")):
