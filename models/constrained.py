@@ -27,7 +27,7 @@ Invariant: decoding is greedy (argmax), so the same prompt gives the same action
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,10 +58,12 @@ class VocabMasks:
     """Per-token classes, computed once per vocabulary."""
 
     string_body: Mask  # may appear inside a JSON string as-is
-    string_end: Mask  # starts with a double quote: the model wants to close the string
+    string_end: Mask  # string text, then a double quote: the model wants to close the string
     digits: Mask  # only ASCII digits
     value_end: Mask  # starts with ',' or '}' or ']': the model wants to end a number
     zero_led: Mask  # digits with a leading zero and more after it: never first in a number
+    #: For string_end tokens: the text before the quote ("" for most).
+    close_head: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_pieces(cls, pieces: Sequence[bytes]) -> VocabMasks:
@@ -71,11 +73,15 @@ class VocabMasks:
         digits = np.zeros(n, dtype=bool)
         vend = np.zeros(n, dtype=bool)
         zero = np.zeros(n, dtype=bool)
+        heads: dict[int, str] = {}
         for i, piece in enumerate(pieces):
             if not piece:
                 continue
             first = piece[:1]
-            end[i] = first == b'"'
+            head = _string_head(piece)
+            end[i] = head is not None
+            if head:
+                heads[i] = head
             vend[i] = first in (b",", b"}", b"]")
             digits[i] = piece.isdigit()
             zero[i] = digits[i] and len(piece) > 1 and piece[:1] == b"0"
@@ -86,7 +92,30 @@ class VocabMasks:
             except UnicodeDecodeError:
                 continue
             body[i] = True
-        return cls(string_body=body, string_end=end, digits=digits, value_end=vend, zero_led=zero)
+        return cls(
+            string_body=body,
+            string_end=end,
+            digits=digits,
+            value_end=vend,
+            zero_led=zero,
+            close_head=heads,
+        )
+
+
+def _string_head(piece: bytes) -> str | None:
+    """For `"`, `"}`, but also `."` or `)",` (text that may stand in a string, then a
+    quote): the text before the quote. None for tokens that do not close a string.
+
+    Small models close strings with merged tokens like `."`; refusing those makes them
+    ramble until the length limit.
+    """
+    head, quote, _ = piece.partition(b'"')
+    if not quote or b"\\" in head or (head and min(head) < 0x20):
+        return None
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 @dataclass(slots=True)
@@ -134,7 +163,6 @@ class ConstrainedDecoder:
         self._value(schema)
         # The closing literal is never fed: nothing samples after it, and the next
         # prompt re-renders it anyway.
-        self.stats.forced += len(self._pending)
         self._pending.clear()
         return "".join(self._out)
 
@@ -142,13 +170,14 @@ class ConstrainedDecoder:
 
     def _literal(self, text: str) -> None:
         self._out.append(text)
-        self._pending.extend(self._src.tokenize(text))
+        tokens = self._src.tokenize(text)
+        self.stats.forced += len(tokens)
+        self._pending.extend(tokens)
 
     def _next_logits(self) -> npt.NDArray[np.float32]:
         if self._should_stop():
             raise ModelCancelled("stopped while generating")
         if self._pending:
-            self.stats.forced += len(self._pending)
             self._src.feed(self._pending)
             self._pending = []
         return self._src.logits()
@@ -217,6 +246,10 @@ class ConstrainedDecoder:
         while length < min_len or (length < max_len and self._budget > 0):
             token = self._pick(allowed if length >= min_len else allowed_open)
             if self._masks.string_end[token]:
+                # Keep the text before the quote (as its own tokens), close it ourselves.
+                head = self._masks.close_head.get(token, "")
+                if head and length + len(head) <= max(max_len, min_len):
+                    self._literal(head)
                 break
             text = self._piece(token)
             self._accept(token, text)

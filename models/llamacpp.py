@@ -8,6 +8,10 @@ Invariants:
 - The KV cache keeps the longest common token prefix of consecutive prompts: each call
   evaluates only the tokens after the part shared with the previous call, and `Usage`
   says how many were reused. Callers keep prompts append-only to make that large.
+- A reply that comes back as an assistant message is spliced into the next prompt as the
+  token ids that were generated, not re-tokenized: a constrained reply is fed in pieces
+  (`{"` then `thought`...) whose ids differ from the canonical tokenization of the same
+  text, and re-tokenizing would end the shared prefix at the start of the last reply.
 - With a schema, the reply is produced by `models.constrained` (we write the JSON
   structure, the model fills in values), so it always parses; without one, greedy
   decoding until an end-of-generation token.
@@ -18,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +55,11 @@ _CHATML = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+#: How many recent replies keep their generated token ids (see `prompt_tokens`).
+_REPLY_MEMO_SIZE = 64
+_MARKER = re.compile("\x00reply(\\d+)\x00")
 
 
 def gpu_offload_supported() -> bool:
@@ -100,6 +111,8 @@ class LlamaCppModel:
             i for i in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab(), i)
         }
         self._owner: int | None = None
+        #: reply text -> (token ids in the KV cache when it was generated, text they cover)
+        self._replies: OrderedDict[str, tuple[list[int], str]] = OrderedDict()
         log.debug("loaded %s (gpu offload: %s, threads: %d)", self._path, self._gpu, threads)
 
     # -- ChatModel ---------------------------------------------------------------------
@@ -147,6 +160,7 @@ class LlamaCppModel:
             generated = decoder.stats.sampled + decoder.stats.forced
         else:
             text, generated = self._free_text(max_tokens, should_stop)
+        self._remember_reply(text, list(self._llm.input_ids[len(prompt) : self._llm.n_tokens]))
         now = time.perf_counter()
         usage = Usage(
             prompt_tokens=len(prompt),
@@ -163,14 +177,43 @@ class LlamaCppModel:
     # -- prompt and cache ----------------------------------------------------------------
 
     def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
-        """The token ids of the chat prompt, ending with the assistant turn's header."""
-        chat: Any = [{"role": m.role, "content": m.content} for m in messages]
+        """The token ids of the chat prompt, ending with the assistant turn's header.
+
+        Assistant messages that this model generated recently are spliced in as the ids it
+        generated (see the module docstring); everything else is tokenized.
+        """
+        chat: Any = []
+        spliced: list[tuple[list[int], str]] = []
+        for m in messages:
+            known = self._replies.get(m.content) if m.role == "assistant" else None
+            if known is None:
+                chat.append({"role": m.role, "content": m.content})
+                continue
+            ids, covered = known
+            chat.append({"role": m.role, "content": f"\x00reply{len(spliced)}\x00"})
+            spliced.append((ids, m.content[len(covered) :]))
         rendered = self._formatter(messages=chat)
-        return list(
-            self._llm.tokenize(
-                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-            )
-        )
+        pieces = _MARKER.split(rendered.prompt)  # text, index, text, index, ..., text
+        tokens = self._tokenize_special(pieces[0], bos=not rendered.added_special)
+        for i in range(1, len(pieces), 2):
+            ids, rest = spliced[int(pieces[i])]
+            tokens += ids
+            tokens += self._tokenize_special(rest + pieces[i + 1], bos=False)
+        return tokens
+
+    def _tokenize_special(self, text: str, *, bos: bool) -> list[int]:
+        if not text:
+            return []
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=bos, special=True))
+
+    def _remember_reply(self, text: str, ids: list[int]) -> None:
+        covered = self._llm.detokenize(ids).decode("utf-8", errors="replace")
+        if not text.startswith(covered):  # a piece split a character: re-tokenize instead
+            return
+        self._replies[text] = (ids, covered)
+        self._replies.move_to_end(text)
+        while len(self._replies) > _REPLY_MEMO_SIZE:
+            self._replies.popitem(last=False)
 
     def _load_prompt(self, prompt: list[int]) -> int:
         """Evaluate `prompt`, reusing the KV cache of the longest shared prefix.

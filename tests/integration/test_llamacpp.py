@@ -56,11 +56,28 @@ def test_prompt_prefix_is_reused_between_steps(embedded_model: Any) -> None:
     first = embedded_model.complete(msgs, schema=SCHEMA, max_tokens=64)
     msgs += [Message("assistant", first.text), Message("user", "Result: ok")]
     second = embedded_model.complete(msgs, schema=SCHEMA, max_tokens=64)
-    # Everything up to the previous prompt (and most of the reply) comes from the cache.
-    assert second.usage.cached_tokens >= first.usage.prompt_tokens
+    # The previous prompt and the reply, as generated, come from the cache; only the
+    # reply's last forced piece (never fed) and the new message are evaluated.
     assert (
-        second.usage.evaluated_tokens < second.usage.prompt_tokens - first.usage.prompt_tokens + 20
+        second.usage.cached_tokens >= first.usage.prompt_tokens + first.usage.completion_tokens - 4
     )
+    assert second.usage.evaluated_tokens <= 20
+
+
+def test_spliced_reply_tokens_spell_the_same_prompt(embedded_model: Any) -> None:
+    msgs = [SYSTEM, Message("user", "List the files")]
+    first = embedded_model.complete(msgs, schema=SCHEMA, max_tokens=64)
+    msgs += [Message("assistant", first.text), Message("user", "Result: ok")]
+    spliced = embedded_model.prompt_tokens(msgs)
+    memo = dict(embedded_model._replies)
+    embedded_model._replies.clear()
+    try:
+        canonical = embedded_model.prompt_tokens(msgs)
+    finally:
+        embedded_model._replies.update(memo)
+    assert spliced != canonical  # the reply really is spliced, not re-tokenized
+    llm = embedded_model._llm
+    assert llm.detokenize(spliced, special=True) == llm.detokenize(canonical, special=True)
 
 
 def test_stop_flag_lands_within_one_token_and_the_model_stays_usable(embedded_model: Any) -> None:

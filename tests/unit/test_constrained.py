@@ -67,6 +67,11 @@ VOCAB = [
     "2",
     "42",
     "é",
+    '."',
+    "(",
+    ")",
+    ')",',
+    '\\"',
 ]
 PIECES = [v.encode() for v in VOCAB]
 
@@ -160,6 +165,16 @@ def test_cooperative_model_gets_exactly_its_reply() -> None:
     model = ToyModel(follow(target))
     text = decoder(model).generate(ACTION)
     assert text == target
+
+
+def test_a_merged_closing_token_keeps_its_text_and_ends_the_string() -> None:
+    # `."` and `)",` close a string with text before the quote; a small model prefers
+    # them to a bare quote, and refusing them made it ramble to the length limit.
+    target = '{"thought": "make it.", "tool": "finish", "args": {"count": 1, "flag": true}}'
+    model = ToyModel(follow(target))
+    assert decoder(model).generate(ACTION) == target
+    target = '{"thought": "(it)", "tool": "files.make_folder", "args": {"path": "r"}}'
+    assert decoder(ToyModel(follow(target))).generate(ACTION) == target
 
 
 def test_integer_and_boolean_branch() -> None:
