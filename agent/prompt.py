@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -35,19 +36,47 @@ def _env() -> jinja2.Environment:
 
 def _reply(thought: str, tool: str, args: dict[str, Any]) -> str:
     # The exact layout the constrained decoder writes, so the example primes it.
-    return json.dumps({"thought": thought, "tool": tool, "args": args}, ensure_ascii=False)
+    return json.dumps({"tool": tool, "args": args, "thought": thought}, ensure_ascii=False)
 
 
-def worked_example(registry: Registry) -> dict[str, Any] | None:
+_STOPWORDS = frozenset("a an the of and to in that this it file files named says".split())
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if w not in _STOPWORDS}
+
+
+def _first_word(text: str) -> str:
+    words = re.findall(r"[a-z]+", text.lower())
+    return words[0] if words else ""
+
+
+def worked_example(registry: Registry, goal: str = "") -> dict[str, Any] | None:
+    """The example (from prompts/examples.json) closest to `goal` whose tools are all
+    available: the same leading verb and most shared words; the first listed on a tie.
+
+    A 135M model copies the example's tool more than it reads the tool list, so a
+    matching example is what lets it pick the right tool (tests/benchmarks/goals.py).
+    """
     raw = resources.files("agent").joinpath("prompts/examples.json").read_text(encoding="utf-8")
-    for example in json.loads(raw):
-        if all(name in registry for name in example["requires"]):
-            steps = [
-                {"reply": _reply(s["thought"], s["tool"], s["args"]), "result": s["result"]}
-                for s in example["steps"]
-            ]
-            return {"goal": example["goal"], "steps": steps}
-    return None
+    usable = [e for e in json.loads(raw) if all(name in registry for name in e["requires"])]
+    if not usable:
+        return None
+    wanted, verb = _words(goal), _first_word(goal)
+
+    def score(e: dict[str, Any]) -> int:  # the leading verb says most about the tool
+        return len(wanted & _words(e["goal"])) + 2 * (verb == _first_word(e["goal"]))
+
+    example = max(usable, key=score)
+    steps = [
+        {
+            "reply": _reply(s["thought"], s["tool"], s["args"]),
+            "tool": s["tool"],
+            "result": s["result"],
+        }
+        for s in example["steps"]
+    ]
+    return {"goal": example["goal"], "steps": steps}
 
 
 def system_prompt(registry: Registry) -> str:
@@ -60,7 +89,28 @@ def system_prompt(registry: Registry) -> str:
         for spec in registry
     ]
     template = _env().get_template("system.j2")
-    return template.render(tools=tools, example=worked_example(registry)).strip()
+    return template.render(tools=tools).strip()
+
+
+def goal_message(goal: str, context: str = "") -> str:
+    return _env().get_template("goal.j2").render(goal=goal, context=as_data(context)).strip()
+
+
+def example_turns(example: dict[str, Any]) -> list[Message]:
+    """A worked example as earlier turns of the conversation: goal, reply, result, ...
+
+    A small chat model imitates a previous exchange far more than it follows an example
+    described inside the system prompt (measured with tests/benchmarks/goals.py).
+    """
+    turns = [Message("user", goal_message(example["goal"]))]
+    for step in example["steps"]:
+        turns.append(Message("assistant", step["reply"]))
+        if step["tool"] != "finish":
+            output = step["result"].removeprefix("ok: ")
+            turns.append(
+                Message("user", observation(step["tool"], ToolResult(ok=True, output=output)))
+            )
+    return turns
 
 
 def as_data(text: str) -> str:
@@ -86,8 +136,12 @@ class Transcript:
 
     @classmethod
     def start(cls, registry: Registry, goal: str, context: str = "") -> Transcript:
-        user = _env().get_template("goal.j2").render(goal=goal, context=as_data(context)).strip()
-        return cls([Message("system", system_prompt(registry)), Message("user", user)])
+        messages = [Message("system", system_prompt(registry))]
+        example = worked_example(registry, goal)
+        if example is not None:
+            messages += example_turns(example)
+        messages.append(Message("user", goal_message(goal, context)))
+        return cls(messages)
 
     def add(self, reply: str, result_text: str) -> None:
         self.messages.append(Message("assistant", reply))

@@ -76,11 +76,11 @@ class Registry:
                 {
                     "type": "object",
                     "properties": {
-                        "thought": {"type": "string", "maxLength": THOUGHT_MAX_CHARS},
                         "tool": {"const": spec.name},
                         "args": spec.json_schema(),
+                        "thought": {"type": "string", "maxLength": THOUGHT_MAX_CHARS},
                     },
-                    "required": ["thought", "tool", "args"],
+                    "required": ["tool", "args", "thought"],
                     "additionalProperties": False,
                 }
             )

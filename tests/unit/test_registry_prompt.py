@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import Field
 
-from agent.prompt import Transcript, observation, system_prompt
+from agent.prompt import Transcript, observation, system_prompt, worked_example
 from models.constrained import check_supported
 from tools.base import Effect, ToolArgs, ToolResult, ToolSpec
 from tools.registry import Registry, finish_spec
@@ -51,13 +51,29 @@ def test_fingerprint_follows_what_the_model_sees() -> None:
     assert a != b and a == Registry([spec("x", "One.")]).fingerprint()
 
 
-def test_system_prompt_lists_only_the_tools_given_with_an_example() -> None:
+def test_system_prompt_lists_only_the_tools_given() -> None:
     reg = Registry([spec("files.read"), finish_spec()])
     text = system_prompt(reg)
     assert "- files.read: Do a thing." in text and "- finish:" in text
-    assert "files.write" not in text.split("Example:")[0]
-    assert "Example:" in text  # the finish-only example applies
+    assert "files.write" not in text
     assert reg.only(["finish"]).names() == ["finish"]
+
+
+def test_the_example_closest_to_the_goal_comes_as_earlier_turns() -> None:
+    reg = Registry(
+        [spec("files.write"), spec("files.move"), spec("files.make_folder"), finish_spec()]
+    )
+    assert worked_example(reg, "Rename a.txt to b.txt")["goal"].startswith("Rename")  # type: ignore[index]
+    assert "folder" in worked_example(reg, "Create a folder named x")["goal"]  # type: ignore[index]
+    t = Transcript.start(reg, "Rename a.txt to b.txt")
+    roles = [m.role for m in t.messages]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert '"tool": "files.move"' in t.messages[2].content
+    assert t.messages[3].content.startswith("Result of files.move: ok")
+    assert t.messages[-1].content == "Goal: Rename a.txt to b.txt"
+    # Only the finish-only example fits a registry without file tools.
+    only_finish = Transcript.start(Registry([finish_spec()]), "Say hi")
+    assert '"tool": "finish"' in only_finish.messages[2].content
 
 
 def test_transcript_is_append_only_and_marks_data() -> None:
@@ -68,10 +84,10 @@ def test_transcript_is_append_only_and_marks_data() -> None:
         '{"thought": "", "tool": "files.read", "args": {}}',
         observation("files.read", ToolResult(ok=False, output="nope", kind="not_found")),
     )
-    assert t.messages[:2] == before
+    assert t.messages[: len(before)] == before
     assert t.messages[-1].content.startswith("Result of files.read: error (not_found)")
     assert "<data>\nnope\n</data>" in t.messages[-1].content
-    assert "<data>" in t.messages[1].content
+    assert "<data>" in before[-1].content and before[-1].content.startswith("Goal: Read a.txt")
 
 
 def test_file_text_cannot_close_the_data_tag() -> None:
