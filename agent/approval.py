@@ -1,7 +1,7 @@
 """The `Approver` seam: who answers when the policy says "ask".
 
 The executor parks on `approve()` until it returns. Real approvers: the terminal prompt
-(app/cli_approver.py), the Qt dialog, a task file's grants. The simple ones here serve
+(app/approver.py), the Qt dialog, a task file's grants. The simple ones here serve
 `--yes`, non-interactive runs and unit tests.
 """
 

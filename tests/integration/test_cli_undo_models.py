@@ -1,0 +1,122 @@
+"""`deskhand undo` and `deskhand models` as a user runs them: real processes, a real
+journal written by a real run (scripted model, real file tool)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent import assemble
+from agent.approval import AlwaysAllow
+from agent.loop import Engine, run
+from agent.settings import load_settings
+from agent.task import Task
+from models.router import FallbackPolicy, ModelRouter
+from models.scripted import ScriptedModel
+
+DESKHAND = str(Path(sys.executable).parent / "deskhand")
+
+
+def deskhand(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DESKHAND, *args], capture_output=True, text=True, timeout=120, env=dict(os.environ)
+    )
+
+
+def act(tool: str, **args: str) -> dict[str, Any]:
+    return {"tool": tool, "args": args, "thought": ""}
+
+
+def run_scripted(home: Path, ws: Path, replies: list[dict[str, Any]]) -> str:
+    settings = load_settings({"DESKHAND_HOME": str(home)})
+    journal = assemble.open_journal(settings)
+    engine = Engine(
+        ModelRouter(ScriptedModel(replies), None, FallbackPolicy(remote_allowed=False)),
+        assemble.registry(settings, [ws]),
+        journal,
+        AlwaysAllow(),
+    )
+    events = list(run(Task(goal="tidy up", workspace=(ws,)), engine))
+    journal.close()
+    return events[0].run_id  # type: ignore[union-attr]
+
+
+def test_undo_reverses_a_runs_changes_newest_first(deskhand_home: Path, workspace: Path) -> None:
+    (workspace / "keep.txt").write_text("original")
+    (workspace / "old.txt").write_text("old")
+    run_id = run_scripted(
+        deskhand_home,
+        workspace,
+        [
+            act("files.make_folder", path="reports"),
+            act("files.write", path="reports/summary.txt", content="all good"),
+            act("files.write", path="keep.txt", content="changed"),
+            act("files.delete", path="old.txt"),
+            act("files.move", source="reports", destination="archive"),
+            {"tool": "finish", "args": {"message": "done"}, "thought": ""},
+        ],
+    )
+    assert (workspace / "archive" / "summary.txt").is_file()
+
+    proc = deskhand("undo", run_id[:10])
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in workspace.iterdir()) == ["keep.txt", "old.txt"]
+    assert (workspace / "keep.txt").read_text() == "original"
+    assert (workspace / "old.txt").read_text() == "old"
+
+    again = deskhand("undo", run_id)
+    assert again.returncode == 0 and "no file changes to undo" in again.stdout
+    shown = json.loads(deskhand("show", run_id, "--json").stdout)
+    assert all(c["undone_at"] for c in shown["file_changes"])
+
+
+def test_undo_refuses_when_a_file_changed_since(deskhand_home: Path, workspace: Path) -> None:
+    run_id = run_scripted(
+        deskhand_home,
+        workspace,
+        [
+            act("files.write", path="notes.txt", content="v1"),
+            {"tool": "finish", "args": {"message": "done"}, "thought": ""},
+        ],
+    )
+    (workspace / "notes.txt").write_text("edited by the user")
+    proc = deskhand("undo", run_id)
+    assert proc.returncode == 1
+    assert "changed after it was written" in proc.stderr and "Traceback" not in proc.stderr
+    assert (workspace / "notes.txt").read_text() == "edited by the user"
+
+
+def test_undo_of_an_unknown_run_is_bad_input(deskhand_home: Path) -> None:
+    proc = deskhand("undo", "no-such-run")
+    assert proc.returncode == 2 and "no-such-run" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_models_lists_the_embedded_file_and_gpu_state(
+    deskhand_home: Path, embedded_gguf: Path
+) -> None:
+    proc = deskhand("models", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    (embedded,) = [r for r in rows if r["name"] == "embedded"]
+    assert embedded["default"] and embedded["available"]
+    assert Path(embedded["location"]) == embedded_gguf
+    assert embedded["gpu_offload"] in (True, False)
+    human = deskhand("models")
+    assert str(embedded_gguf) in human.stdout and "gpu offload" in human.stdout
+
+
+def test_models_shows_a_configured_remote(deskhand_home: Path) -> None:
+    config = deskhand_home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text(
+        '[[model.remotes]]\nname = "lab"\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n'
+    )
+    rows = json.loads(deskhand("models", "--json").stdout)
+    (lab,) = [r for r in rows if r["name"] == "lab"]
+    assert lab["kind"] == "openai" and lab["location"] == "http://127.0.0.1:9/v1"
+    assert lab["gpu_offload"] is False
