@@ -18,6 +18,7 @@ from agent.events import (
     ApprovalAnswered,
     ApprovalNeeded,
     Event,
+    ModelSwitched,
     RunFinished,
     RunStarted,
     StepStarted,
@@ -245,3 +246,40 @@ def test_model_running_out_ends_the_run_with_an_error_outcome(tmp_path: Path) ->
     events, _, _, _ = go([act("a")], tmp_path)
     end = events[-1]
     assert isinstance(end, RunFinished) and end.outcome == "error" and "model error" in end.message
+
+
+def test_invalid_local_output_switches_to_the_remote_model_with_an_event_and_a_row(
+    tmp_path: Path,
+) -> None:
+    local = ScriptedModel(["not json", '{"tool": "nope"}', FINISH], model_id="local")
+    remote = ScriptedModel([act("a")], model_id="remote")
+    journal = Journal(tmp_path / "j.sqlite")
+    engine = Engine(
+        ModelRouter(local, remote, FallbackPolicy(remote_allowed=True)),
+        Registry(Notes().specs()),
+        journal,
+        AlwaysAllow(),
+    )
+    task = Task(goal="take notes", workspace=(tmp_path,), limits=Limits(max_steps=4))
+    events = list(run(task, engine))
+
+    switches = [e for e in events if isinstance(e, ModelSwitched)]
+    assert [(s.step, s.from_model, s.to_model) for s in switches] == [(1, "local", "remote")]
+    assert "invalid" in switches[0].reason
+    end = events[-1]
+    assert isinstance(end, RunFinished) and end.outcome == "success"
+    rows = [e for e in journal.events(end.run_id) if e["kind"] == "model_switched"]
+    assert len(rows) == 1 and rows[0]["step_idx"] == 1
+    # Local first again on the next step.
+    assert [s["model_id"] for s in journal.steps(end.run_id)] == ["remote", "local"]
+    assert len(local.calls) == 3  # the step, one retry, then the switch; then step 2
+
+
+def test_without_an_allowed_remote_invalid_output_ends_the_run_as_an_error(
+    tmp_path: Path,
+) -> None:
+    events, _, journal, _ = go(["not json", "still not json"], tmp_path)
+    end = events[-1]
+    assert isinstance(end, RunFinished) and end.outcome == "error"
+    assert not any(isinstance(e, ModelSwitched) for e in events)
+    assert journal.run(end.run_id)["outcome"] == "error"  # type: ignore[index]
