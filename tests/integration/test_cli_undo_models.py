@@ -10,13 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent import assemble
-from agent.approval import AlwaysAllow
-from agent.loop import Engine, run
-from agent.settings import load_settings
-from agent.task import Task
-from models.router import FallbackPolicy, ModelRouter
-from models.scripted import ScriptedModel
+from conftest import ScriptedRun
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
 
@@ -31,25 +25,12 @@ def act(tool: str, **args: str) -> dict[str, Any]:
     return {"tool": tool, "args": args, "thought": ""}
 
 
-def run_scripted(home: Path, ws: Path, replies: list[dict[str, Any]]) -> str:
-    settings = load_settings({"DESKHAND_HOME": str(home)})
-    journal = assemble.open_journal(settings)
-    engine = Engine(
-        ModelRouter(ScriptedModel(replies), None, FallbackPolicy(remote_allowed=False)),
-        assemble.registry(settings, [ws]),
-        journal,
-        AlwaysAllow(),
-    )
-    events = list(run(Task(goal="tidy up", workspace=(ws,)), engine))
-    journal.close()
-    return events[0].run_id  # type: ignore[union-attr]
-
-
-def test_undo_reverses_a_runs_changes_newest_first(deskhand_home: Path, workspace: Path) -> None:
+def test_undo_reverses_a_runs_changes_newest_first(
+    scripted_run: ScriptedRun, workspace: Path
+) -> None:
     (workspace / "keep.txt").write_text("original")
     (workspace / "old.txt").write_text("old")
-    run_id = run_scripted(
-        deskhand_home,
+    run_id = scripted_run(
         workspace,
         [
             act("files.make_folder", path="reports"),
@@ -59,7 +40,7 @@ def test_undo_reverses_a_runs_changes_newest_first(deskhand_home: Path, workspac
             act("files.move", source="reports", destination="archive"),
             {"tool": "finish", "args": {"message": "done"}, "thought": ""},
         ],
-    )
+    )[0].run_id
     assert (workspace / "archive" / "summary.txt").is_file()
 
     proc = deskhand("undo", run_id[:10])
@@ -74,15 +55,14 @@ def test_undo_reverses_a_runs_changes_newest_first(deskhand_home: Path, workspac
     assert all(c["undone_at"] for c in shown["file_changes"])
 
 
-def test_undo_refuses_when_a_file_changed_since(deskhand_home: Path, workspace: Path) -> None:
-    run_id = run_scripted(
-        deskhand_home,
+def test_undo_refuses_when_a_file_changed_since(scripted_run: ScriptedRun, workspace: Path) -> None:
+    run_id = scripted_run(
         workspace,
         [
             act("files.write", path="notes.txt", content="v1"),
             {"tool": "finish", "args": {"message": "done"}, "thought": ""},
         ],
-    )
+    )[0].run_id
     (workspace / "notes.txt").write_text("edited by the user")
     proc = deskhand("undo", run_id)
     assert proc.returncode == 1

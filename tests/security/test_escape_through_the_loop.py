@@ -9,15 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ScriptedRun
 
-from agent import assemble
-from agent.approval import AlwaysAllow
 from agent.events import ActionFinished, RunFinished
-from agent.loop import Engine, run
+from agent.journal import Journal
 from agent.settings import load_settings
-from agent.task import Task
-from models.router import FallbackPolicy, ModelRouter
-from models.scripted import ScriptedModel
 
 
 def reply(tool: str, **args: str) -> dict[str, Any]:
@@ -45,21 +41,15 @@ ESCAPES = [
 ]
 
 
-def test_escapes_are_refused_and_recorded(setup: tuple[Path, Path, Path]) -> None:
-    home, ws, outside = setup
+def test_escapes_are_refused_and_recorded(
+    setup: tuple[Path, Path, Path], scripted_run: ScriptedRun, deskhand_home: Path
+) -> None:
+    _, ws, outside = setup
     replies: list[Any] = [
         json.loads(json.dumps(r).replace("{outside}", str(outside))) for r in ESCAPES
     ]
     replies.append({"tool": "finish", "args": {"message": "done"}, "thought": ""})
-    settings = load_settings({"DESKHAND_HOME": str(home)})
-    journal = assemble.open_journal(settings)
-    engine = Engine(
-        ModelRouter(ScriptedModel(replies), None, FallbackPolicy(remote_allowed=False)),
-        assemble.registry(settings, [ws]),
-        journal,
-        AlwaysAllow(),
-    )
-    events = list(run(Task(goal="escape", workspace=(ws,)), engine))
+    events = scripted_run(ws, replies)
 
     finished = [e for e in events if isinstance(e, ActionFinished)]
     assert len(finished) == len(ESCAPES) + 1
@@ -68,7 +58,8 @@ def test_escapes_are_refused_and_recorded(setup: tuple[Path, Path, Path]) -> Non
         assert e.result.kind == "outside_workspace", e.result.output
     assert isinstance(events[-1], RunFinished)
 
-    run_id = events[0].run_id  # type: ignore[union-attr]
+    run_id = events[0].run_id
+    journal = Journal(load_settings({"DESKHAND_HOME": str(deskhand_home)}).journal_path)
     steps = journal.steps(run_id)
     assert [s["result_kind"] for s in steps[:-1]] == ["outside_workspace"] * len(ESCAPES)
     assert journal.file_changes(run_id) == []
