@@ -7,8 +7,9 @@ character of the reply: braces, keys, quotes, the tool name once chosen. So this
 walks the schema itself:
 
 - literal JSON (``{"thought": "``) is *forced*: tokenized and fed in one batch, no sampling;
-- a string value is generated with a precomputed token mask (no quote, backslash or
-  control bytes); a token that starts with ``"`` ends it;
+- a string value is generated with a precomputed token mask (no bare quote or control
+  bytes; escapes like ``\\n`` only whole within one token); a token that is string text
+  then a quote (``"``, ``."``, ``"}``) ends it;
 - an enum or boolean is a walk down a token trie of the allowed spellings, sampling only
   where the options differ;
 - an integer is digit tokens until the model picks a token starting with ``,`` or ``}``.
@@ -27,6 +28,7 @@ Invariant: decoding is greedy (argmax), so the same prompt gives the same action
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -85,13 +87,7 @@ class VocabMasks:
             vend[i] = first in (b",", b"}", b"]")
             digits[i] = piece.isdigit()
             zero[i] = digits[i] and len(piece) > 1 and piece[:1] == b"0"
-            if b'"' in piece or b"\\" in piece or min(piece) < 0x20 or 0x7F in piece:
-                continue
-            try:
-                piece.decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            body[i] = True
+            body[i] = _is_string_fragment(piece)
         return cls(
             string_body=body,
             string_end=end,
@@ -100,6 +96,23 @@ class VocabMasks:
             zero_led=zero,
             close_head=heads,
         )
+
+
+_ESCAPE = re.compile(rb'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})')
+
+
+def _is_string_fragment(piece: bytes) -> bool:
+    """May `piece` stand inside a JSON string as it is? Text without quotes or control
+    bytes, in which every backslash starts a whole escape (``\\n``, ``\\"``, ``\\u00e9``):
+    an escape is never split across tokens, so every prefix of the reply stays valid."""
+    plain = _ESCAPE.sub(b"", piece)
+    if b'"' in plain or b"\\" in plain or min(piece) < 0x20 or 0x7F in piece:
+        return False
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _string_head(piece: bytes) -> str | None:

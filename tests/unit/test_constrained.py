@@ -72,6 +72,7 @@ VOCAB = [
     ")",
     ')",',
     '\\"',
+    "\\n",
 ]
 PIECES = [v.encode() for v in VOCAB]
 
@@ -175,6 +176,14 @@ def test_a_merged_closing_token_keeps_its_text_and_ends_the_string() -> None:
     assert decoder(model).generate(ACTION) == target
     target = '{"thought": "(it)", "tool": "files.make_folder", "args": {"path": "r"}}'
     assert decoder(ToyModel(follow(target))).generate(ACTION) == target
+
+
+def test_strings_may_hold_whole_escapes() -> None:
+    # Two-line file content: the model writes the JSON escape \n as one token.
+    target = '{"thought": "\\"it\\"", "tool": "files.make_folder", "args": {"path": "r\\nr"}}'
+    text = decoder(ToyModel(follow(target))).generate(ACTION)
+    assert text == target
+    assert json.loads(text)["args"]["path"] == "r\nr"
 
 
 def test_integer_and_boolean_branch() -> None:
