@@ -56,11 +56,8 @@ def pytest_report_header() -> str:
     return f"DESKHAND test run; cores: {os.cpu_count()}"
 
 
-ScriptedRun = Callable[[Path, Sequence[Any]], list[Any]]
-
-
 @pytest.fixture
-def scripted_run(deskhand_home: Path) -> ScriptedRun:
+def scripted_run(deskhand_home: Path) -> Callable[[Path, Sequence[Any]], list[Any]]:
     """Run the real engine (file tool, policy, journal under DESKHAND_HOME) with a
     scripted model answering yes to every approval; returns the events."""
     from agent import assemble

@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from conftest import ScriptedRun
-
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
+
+#: The `scripted_run` fixture of tests/conftest.py.
+ScriptedRun = Callable[[Path, Sequence[Any]], list[Any]]
 
 
 def deskhand(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ScriptedRun
 
 from agent.events import ActionFinished, RunFinished
 from agent.journal import Journal
 from agent.settings import load_settings
+
+#: The `scripted_run` fixture of tests/conftest.py.
+ScriptedRun = Callable[[Path, Sequence[Any]], list[Any]]
 
 
 def reply(tool: str, **args: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ import contracts hold, prompts ship as package data."""
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ def test_import_contracts_hold() -> None:
     lint = Path(sys.executable).parent / "lint-imports"
     proc = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Contracts: 3 kept, 0 broken" in proc.stdout
+    assert re.search(r"Contracts: \d+ kept, 0 broken", proc.stdout), proc.stdout
 
 
 def test_engine_imports_no_qt_and_no_llama_at_import_time() -> None:
