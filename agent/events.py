@@ -5,6 +5,11 @@ not by consumers of these events, so a run is recorded whoever watches it.
 A run yields: RunStarted, then per step StepStarted, ActionProposed, [ApprovalNeeded,
 ApprovalAnswered], ActionFinished (and ModelSwitched whenever the router changes model),
 and finally RunFinished, always, even when stopped or failed.
+
+A task-file run (agent/runner.py) is one run too: its fixed steps yield the same step
+events with an empty model id; SubgoalStarted marks where the model takes over (an
+`agent:` step, the task's goal, or a fallback for a fixed step that failed); and
+ChecksFinished comes just before RunFinished when the task has checks.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agent.checks import CheckResult
 from models.base import Usage
 from tools.base import Effect, ToolResult
 
@@ -79,6 +85,28 @@ class ModelSwitched:
 
 
 @dataclass(frozen=True, slots=True)
+class SubgoalStarted:
+    """The model takes over from `step` on, for at most `max_steps` steps."""
+
+    run_id: str
+    step: int
+    goal: str
+    max_steps: int
+    #: The fixed step whose failure this stretch recovers from; None for a planned one.
+    fallback_for: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChecksFinished:
+    run_id: str
+    results: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     run_id: str
     outcome: Outcome
@@ -95,5 +123,7 @@ Event = (
     | ApprovalAnswered
     | ActionFinished
     | ModelSwitched
+    | SubgoalStarted
+    | ChecksFinished
     | RunFinished
 )

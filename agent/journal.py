@@ -141,8 +141,20 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
     # steps(run_id, idx) is already indexed by its UNIQUE constraint.
 
 
+def _m0002_step_sources(db: sqlite_utils.Database) -> None:
+    # How many of a run's steps were replayed from a task file and how many the model chose.
+    _run_script(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN replayed_steps INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN model_steps INTEGER NOT NULL DEFAULT 0
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
+    ("0002_step_sources", _m0002_step_sources),
 ]
 
 
@@ -162,6 +174,27 @@ def _pid_alive(pid: int | None) -> bool:
     except PermissionError:  # exists, owned by another user
         return True
     return True
+
+
+_SQLITE_BUSY = 5
+
+
+def _enable_wal(conn: sqlite3.Connection, patience: float = 5.0) -> str:
+    """Switch to WAL; return the journal mode now in force.
+
+    Several processes opening a new file at once race to change its mode, and SQLite
+    answers the losers BUSY at once, without the busy handler, so wait here instead.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            # Python 3.10 has no error codes on exceptions: wait for any, within patience.
+            busy = getattr(exc, "sqlite_errorcode", _SQLITE_BUSY) == _SQLITE_BUSY
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _dumps(value: Mapping[str, Any] | Sequence[Any]) -> str:
@@ -185,7 +218,7 @@ class Journal:
         conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout=5000")
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            mode = _enable_wal(conn)
             if str(mode).lower() != "wal":
                 log.warning("journal %s: WAL unavailable, journal_mode is %s", self.path, mode)
             conn.execute("PRAGMA synchronous=FULL")
@@ -323,6 +356,14 @@ class Journal:
                 (run_id, outcome, _dumps([dict(c) for c in checks or ()]), now),
             )
         log.debug("run %s finished: %s", run_id, outcome)
+
+    def set_step_sources(self, run_id: str, *, replayed: int) -> None:
+        """Record that `replayed` of the run's steps were fixed task-file steps; every other
+        journaled step was proposed by the model."""
+        self._write(
+            "UPDATE runs SET replayed_steps = ?, model_steps = MAX(steps - ?, 0) WHERE id = ?",
+            (replayed, replayed, run_id),
+        )
 
     def mark_interrupted(self) -> list[str]:
         """Mark runs whose owning process died while they ran; return their ids."""

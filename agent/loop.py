@@ -8,6 +8,10 @@ run's outcome is always journaled, also when the consumer stops iterating early.
 
 "The model erred" (an invalid or refused action) is a result the model reads on the next
 step; "our code erred" propagates, after the run is marked as an error in the journal.
+
+`model_steps` is the step loop on its own: `run` wraps it in a run of its own, and the
+task-file runner (agent/taskrun.py) calls it for each stretch the model drives inside a
+larger run (an ``agent:`` step, a fallback), numbering steps on from where it is.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +39,7 @@ from agent.executor import Executor, ModelTrace, Proposal
 from agent.journal import Journal
 from agent.policy import Policy
 from agent.prompt import Transcript, observation
-from agent.task import Task
+from agent.task import Limits, Task
 from models.base import ContextOverflow, ModelCancelled, ModelError, ModelOutputInvalid
 from models.router import ModelRouter, ModelSwitch
 from tools.registry import Registry
@@ -85,9 +89,7 @@ def run(task: Task, engine: Engine) -> Iterator[Event]:
     policy = Policy.for_workspace(task.workspace, task.grants)
     executor = Executor(registry, policy, engine.approver, journal, run_id)
     started = time.monotonic()
-    outcome: Outcome = "error"
-    message = "the run ended unexpectedly"
-    step = 0
+    end = Segment("error", "the run ended unexpectedly", 0, 0)
     try:
         yield RunStarted(
             run_id,
@@ -96,70 +98,122 @@ def run(task: Task, engine: Engine) -> Iterator[Event]:
             str(task.workspace[0]),
             tuple(registry.names()),
         )
-        outcome, message = "failed", f"step budget of {task.limits.max_steps} used up"
-        for step in range(1, task.limits.max_steps + 1):
-            if engine.stop.is_set():
-                outcome, message = "stopped", "stopped by the user"
-                break
-            if time.monotonic() - started > task.limits.max_seconds:
-                outcome, message = "failed", f"time budget of {task.limits.max_seconds:g} s used up"
-                break
-            yield StepStarted(run_id, step)
-            switches: list[ModelSwitch] = []
-            engine.model.on_switch = switches.append
-            try:
-                completion = engine.model.complete(
-                    transcript.messages,
-                    schema=registry.action_schema(),
-                    max_tokens=task.limits.max_reply_tokens,
-                    should_stop=engine.stop.is_set,
-                    validate=lambda text: _check_reply(text, registry),
-                )
-            except ModelCancelled:
-                outcome, message = "stopped", "stopped by the user"
-                break
-            except ContextOverflow as exc:
-                outcome, message = "failed", f"the conversation no longer fits the model: {exc}"
-                break
-            except ModelError as exc:
-                outcome, message = "error", f"model error: {exc}"
-                break
-            finally:
-                for switch in switches:
-                    journal.record_event(
-                        run_id, "model_switched", _switch_detail(switch), step_idx=step
-                    )
-            for switch in switches:
-                yield ModelSwitched(run_id, step, switch.from_model, switch.to_model, switch.reason)
-            proposal = parse_reply(completion.text, registry)
-            yield ActionProposed(
-                run_id,
-                step,
-                proposal.thought,
-                proposal.tool,
-                proposal.args,
-                completion.model_id,
-                completion.usage,
-            )
-            trace = ModelTrace(completion.model_id, transcript.prompt_hash(), completion.usage)
-            tool_started = time.perf_counter()
-            result = yield from executor.execute(step, proposal, trace)
-            yield ActionFinished(
-                run_id, step, proposal.tool, result, time.perf_counter() - tool_started
-            )
-            transcript.add(completion.text, observation(proposal.tool, result))
-            if result.finish:
-                outcome, message = "success", result.output
-                break
+        end = yield from model_steps(
+            transcript,
+            registry,
+            engine.model,
+            executor,
+            journal,
+            run_id,
+            stop=engine.stop,
+            limits=task.limits,
+            started=started,
+            first_step=1,
+            budget=task.limits.max_steps,
+        )
     except GeneratorExit:
-        outcome, message = "stopped", "the caller stopped the run"
+        end = Segment("stopped", "the caller stopped the run", end.last_step, end.model_steps)
         raise
     except BaseException as exc:
-        outcome, message = "error", f"internal error: {type(exc).__name__}: {exc}"
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        end = Segment("error", message, end.last_step, end.model_steps)
         raise
     finally:
-        journal.finish_run(run_id, outcome=outcome, message=message)
-    yield RunFinished(run_id, outcome, message, step, time.monotonic() - started)
+        journal.set_step_sources(run_id, replayed=0)
+        journal.finish_run(run_id, outcome=end.outcome, message=end.message)
+    yield RunFinished(run_id, end.outcome, end.message, end.last_step, time.monotonic() - started)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """How a stretch of model-driven steps ended (`model_steps` returns it).
+
+    outcome "success" means the model called `finish`; last_step is the index of the
+    last step started (the next stretch of the same run starts after it).
+    """
+
+    outcome: Outcome
+    message: str
+    last_step: int
+    #: Steps whose action the model proposed (and the executor then handled).
+    model_steps: int
+
+
+def model_steps(
+    transcript: Transcript,
+    registry: Registry,
+    model: ModelRouter,
+    executor: Executor,
+    journal: Journal,
+    run_id: str,
+    *,
+    stop: threading.Event,
+    limits: Limits,
+    started: float,
+    first_step: int,
+    budget: int,
+) -> Generator[Event, None, Segment]:
+    """Let the model act for at most `budget` steps, numbered from `first_step`, within
+    the run `run_id` that `executor` journals to. Shared by `run` and the task-file runner."""
+    outcome: Outcome = "failed"
+    message = f"step budget of {budget} used up"
+    step, proposed = first_step - 1, 0
+    for step in range(first_step, first_step + budget):
+        if stop.is_set():
+            outcome, message = "stopped", "stopped by the user"
+            break
+        if time.monotonic() - started > limits.max_seconds:
+            outcome, message = "failed", f"time budget of {limits.max_seconds:g} s used up"
+            break
+        yield StepStarted(run_id, step)
+        switches: list[ModelSwitch] = []
+        model.on_switch = switches.append
+        try:
+            completion = model.complete(
+                transcript.messages,
+                schema=registry.action_schema(),
+                max_tokens=limits.max_reply_tokens,
+                should_stop=stop.is_set,
+                validate=lambda text: _check_reply(text, registry),
+            )
+        except ModelCancelled:
+            outcome, message = "stopped", "stopped by the user"
+            break
+        except ContextOverflow as exc:
+            outcome, message = "failed", f"the conversation no longer fits the model: {exc}"
+            break
+        except ModelError as exc:
+            outcome, message = "error", f"model error: {exc}"
+            break
+        finally:
+            for switch in switches:
+                journal.record_event(
+                    run_id, "model_switched", _switch_detail(switch), step_idx=step
+                )
+        for switch in switches:
+            yield ModelSwitched(run_id, step, switch.from_model, switch.to_model, switch.reason)
+        proposal = parse_reply(completion.text, registry)
+        proposed += 1
+        yield ActionProposed(
+            run_id,
+            step,
+            proposal.thought,
+            proposal.tool,
+            proposal.args,
+            completion.model_id,
+            completion.usage,
+        )
+        trace = ModelTrace(completion.model_id, transcript.prompt_hash(), completion.usage)
+        tool_started = time.perf_counter()
+        result = yield from executor.execute(step, proposal, trace)
+        yield ActionFinished(
+            run_id, step, proposal.tool, result, time.perf_counter() - tool_started
+        )
+        transcript.add(completion.text, observation(proposal.tool, result))
+        if result.finish:
+            outcome, message = "success", result.output
+            break
+    return Segment(outcome, message, step, proposed)
 
 
 def _check_reply(text: str, registry: Registry) -> None:

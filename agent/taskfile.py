@@ -326,6 +326,11 @@ class TaskFile(_Model):
     on_interrupt: Literal["rerun", "fail"] = Field(
         default="fail", description="what the watched inbox does with a run cut short"
     )
+    on_step_failure: Literal["agent", "stop"] = Field(
+        default="stop",
+        description="when a fixed step fails: 'agent' hands its intent to the model as a "
+        "sub-goal, 'stop' ends the run",
+    )
 
     _input_values: dict[str, InputValue] = PrivateAttr(default_factory=dict)
 

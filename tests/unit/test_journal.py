@@ -23,6 +23,9 @@ from hypothesis import strategies as st
 import agent.journal as journal_module
 from agent.journal import INTERRUPTED_MESSAGE, Journal, StepRecord, UnknownRun
 
+#: The real migrations, read before any test patches the list.
+MIGRATION_NAMES = [name for name, _ in journal_module.MIGRATIONS]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -85,7 +88,7 @@ def test_migrations_are_recorded_and_not_rerun(
 ) -> None:
     path = tmp_path / "journal.db"
     with Journal(path) as j:
-        assert j.applied_migrations() == ["0001_initial"]
+        assert j.applied_migrations() == MIGRATION_NAMES
         assert {"runs", "steps", "approvals", "events", "file_changes"} <= set(j.db.table_names())
         assert {"outcomes", "feedback", "preferences"} <= set(j.db.table_names())
     calls: list[str] = []
@@ -98,9 +101,9 @@ def test_migrations_are_recorded_and_not_rerun(
         journal_module, "MIGRATIONS", [*journal_module.MIGRATIONS, ("0002", _m0002)]
     )
     with Journal(path) as j:
-        assert j.applied_migrations() == ["0001_initial", "0002"]
+        assert j.applied_migrations() == [*MIGRATION_NAMES, "0002"]
     with Journal(path) as j:  # nothing left to apply: 0001 would fail on existing tables
-        assert j.applied_migrations() == ["0001_initial", "0002"]
+        assert j.applied_migrations() == [*MIGRATION_NAMES, "0002"]
         assert "label" in j.db.table("runs").columns_dict
     assert calls == ["0002"]
 
@@ -121,7 +124,7 @@ def test_a_failing_migration_leaves_nothing_behind(
     monkeypatch.undo()
     with Journal(path) as j:
         assert "half_done" not in j.db.table_names()
-        assert j.applied_migrations() == ["0001_initial"]
+        assert j.applied_migrations() == MIGRATION_NAMES
 
 
 def test_pragmas_are_set(journal: Journal) -> None:
@@ -403,7 +406,7 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
         thread.join()
     assert failures == []
     with Journal(path) as j:
-        assert j.applied_migrations() == ["0001_initial"]
+        assert j.applied_migrations() == MIGRATION_NAMES
         assert len(j.runs()) == 4
 
 

@@ -492,7 +492,7 @@ def test_input_errors() -> None:
         (b"name: a\ngoal: caf\xe9\n", "inbox/t.task.yaml:2: not UTF-8 text (byte 0xe9)"),
         (
             b"\xef\xbb\xbfname: a\ngoal: b\nx: 1\n",
-            "inbox/t.task.yaml:3: x: unknown field (fields here: name, description, goal, steps, inputs, permissions, checks, limits, model, secrets, on_interrupt)",
+            "inbox/t.task.yaml:3: x: unknown field (fields here: name, description, goal, steps, inputs, permissions, checks, limits, model, secrets, on_interrupt, on_step_failure)",
         ),
         (b"name: a\ngoal: b\x00\n", "inbox/t.task.yaml:2: invalid YAML: U+0000 is not allowed"),
         (

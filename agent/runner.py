@@ -1,0 +1,264 @@
+"""Running task files: the entry point every way in (CLI, inbox, tray) calls.
+
+`run_task_path` loads a task file, checks it, runs it as one journaled run
+(agent/taskrun.py) and returns a `TaskReport`. `prepare` does the checking part for
+callers that drive the events themselves.
+
+Invariants:
+- Everything that can be checked before the run is checked before the run: the file
+  (`TaskFileError`), each fixed step's tool and arguments against the registry
+  (`TaskFileError`, with the step's field), the workspace, grants and model name
+  (`BadInput`). When any of these fails nothing runs and no journal row is written.
+- The task's ``permissions`` become policy rules ahead of the configured ones and the
+  defaults (like ``--allow``); whatever would still ask goes to the approver, which is
+  `AlwaysDeny` (unattended) unless the caller passes another.
+- A task that plans to use the model (a goal, an ``agent:`` step) or names one must
+  resolve it up front; a model wanted only for a possible fallback may be missing, and
+  that fallback then fails with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent import assemble
+from agent.approval import AlwaysDeny, Approver
+from agent.checks import CheckResult
+from agent.events import ChecksFinished, Event, RunFinished, RunStarted
+from agent.journal import Journal
+from agent.settings import Settings
+from agent.task import Limits
+from agent.taskfile import AgentStep, Problem, TaskFile, TaskFileError, ToolStep, load_task_file
+from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, run_task
+from models.router import ModelRouter
+from tools.base import ToolFailure
+from tools.registry import Registry
+
+log = logging.getLogger(__name__)
+
+_SECRET = re.compile(r"\{\{\s*secrets\.")
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """What one run of a task file came to (the inbox writes it as ``NAME.result.json``)."""
+
+    outcome: str  # "success" | "failed" | "stopped" | "error"
+    message: str
+    run_id: str | None
+    checks: tuple[CheckResult, ...]
+    replayed_steps: int
+    model_steps: int
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "message": self.message,
+            "run_id": self.run_id,
+            "checks": [c.to_json() for c in self.checks],
+            "replayed_steps": self.replayed_steps,
+            "model_steps": self.model_steps,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def prepare(
+    task: TaskFile,
+    *,
+    source: str,
+    settings: Settings,
+    workspace: Sequence[Path] = (),
+    approver: Approver | None = None,
+    stop: threading.Event | None = None,
+    model: str | None = None,
+    grants: Sequence[str] = (),
+    max_steps: int | None = None,
+    on_step_failure: StepFailure | None = None,
+) -> TaskRun:
+    """Check everything that can be checked before the run; raise TaskFileError or BadInput."""
+    roots = assemble.workspace_roots(settings, workspace)
+    rules = task.grants(roots) + assemble.permission_rules(settings, grants, roots)
+    registry = assemble.registry(settings, roots)
+    check_steps(task, registry, source)
+    failure: StepFailure = on_step_failure or task.on_step_failure
+    open_model, model_name = _model(settings, task, model, fallback=failure == "agent")
+    files = assemble.file_tool(settings, roots)
+
+    def context() -> str:
+        try:
+            return "Workspace contents:\n" + files.listing(".")
+        except ToolFailure as exc:
+            return f"Workspace contents: unavailable ({exc.message})"
+
+    budget = default_max_steps(task, settings.max_steps)
+    if failure == "agent":
+        budget += FALLBACK_MAX_STEPS  # room for the model to stand in for one failed step
+    limits = Limits(
+        max_steps=max_steps or task.limits.max_steps or budget,
+        max_seconds=task.limits.max_seconds or settings.max_seconds,
+    )
+    return TaskRun(
+        task=task,
+        source=source,
+        roots=roots,
+        registry=registry,
+        rules=rules,
+        limits=limits,
+        approver=approver or AlwaysDeny(),
+        open_model=open_model,
+        model_name=model_name,
+        context=context,
+        on_step_failure=failure,
+        stop=stop if stop is not None else threading.Event(),
+    )
+
+
+def _model(
+    settings: Settings, task: TaskFile, name: str | None, *, fallback: bool
+) -> tuple[Callable[[], ModelRouter] | None, str]:
+    """The model opener, resolved now so a bad name is bad input before anything runs.
+
+    A model named by the caller or the file, or one the steps plan to use, must resolve;
+    one wanted only for a possible fallback may be missing (that fallback then fails).
+    """
+    planned = task.goal is not None or any(isinstance(s, AgentStep) for s in task.steps or ())
+    chosen = name or task.model
+    if not (planned or chosen or fallback):
+        return None, "none"
+    try:
+        entry = assemble.resolve_model(settings, chosen)
+    except assemble.BadInput as exc:
+        if planned or chosen:
+            raise
+        return None, f"none ({exc})"
+    return (lambda: assemble.open_router(settings, entry)), entry.name
+
+
+def run_task_path(
+    path: Path,
+    *,
+    settings: Settings,
+    workspace: Sequence[Path] = (),
+    overrides: Mapping[str, str] | None = None,
+    approver: Approver | None = None,
+    stop: threading.Event | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    model: str | None = None,
+    grants: Sequence[str] = (),
+    max_steps: int | None = None,
+    on_step_failure: StepFailure | None = None,
+) -> TaskReport:
+    """Load, check and run one task file; call `on_event` with each event as it happens.
+
+    Raises TaskFileError (the file) or BadInput (anything else the caller gave) before
+    anything runs. A bug propagates after the run is journaled as an error.
+    """
+    task = load_task_file(path, overrides)
+    plan = prepare(
+        task,
+        source=str(path),
+        settings=settings,
+        workspace=workspace,
+        approver=approver,
+        stop=stop,
+        model=model,
+        grants=grants,
+        max_steps=max_steps,
+        on_step_failure=on_step_failure,
+    )
+    with assemble.open_journal(settings) as journal:
+        return drive(run_task(plan, journal), journal, on_event)
+
+
+def drive(
+    events: Generator[Event, None, None],
+    journal: Journal,
+    on_event: Callable[[Event], None] | None = None,
+) -> TaskReport:
+    """Run a task's events to the end and sum them up as a report.
+
+    If `on_event` raises, the run is closed (and journaled as stopped) before the
+    exception propagates, while `journal` is still open."""
+    run_id: str | None = None
+    checks: tuple[CheckResult, ...] = ()
+    finished: RunFinished | None = None
+    try:
+        for event in events:
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, RunStarted):
+                run_id = event.run_id
+            elif isinstance(event, ChecksFinished):
+                checks = event.results
+            elif isinstance(event, RunFinished):
+                finished = event
+    finally:
+        events.close()
+    row = journal.run(run_id) if run_id else None
+    if finished is None or row is None:  # the consumer of `events` stopped it early
+        return TaskReport("stopped", "the run was not driven to its end", run_id, (), 0, 0, 0.0)
+    return TaskReport(
+        outcome=finished.outcome,
+        message=finished.message,
+        run_id=run_id,
+        checks=checks,
+        replayed_steps=int(row["replayed_steps"]),
+        model_steps=int(row["model_steps"]),
+        seconds=finished.seconds,
+    )
+
+
+def check_steps(task: TaskFile, registry: Registry, source: str) -> None:
+    """Each fixed step names a registered tool and gives it valid arguments."""
+    problems: list[Problem] = []
+    for i, step in enumerate(task.steps or ()):
+        if not isinstance(step, ToolStep):
+            continue
+        spec = registry.get(step.tool)
+        if spec is None:
+            tools = ", ".join(registry.names())
+            message = f"no tool {step.tool!r} (tools: {tools})"
+            problems.append(Problem("schema", message, field=f"steps[{i}].tool"))
+            continue
+        text = json.dumps(step.args)
+        if _SECRET.search(text):
+            message = (
+                "{{ secrets.NAME }} in a fixed step is not supported yet (nothing resolves it)"
+            )
+            problems.append(Problem("placeholder", message, field=f"steps[{i}].args"))
+            continue
+        if "{{" in text:  # inputs left unfilled (validating without --set): types unknown
+            continue
+        try:
+            spec.args.model_validate(step.args)
+        except ValidationError as exc:
+            message = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}"
+                for e in exc.errors()[:3]
+            )
+            problems.append(Problem("schema", message, field=f"steps[{i}].args"))
+    if problems:
+        raise TaskFileError(source, problems)
+
+
+def default_max_steps(task: TaskFile, per_goal: int) -> int:
+    """The step budget of a task without ``limits.max_steps``: one per fixed step, and
+    each sub-goal's own budget (`per_goal` where it gives none)."""
+    if task.goal is not None:
+        return per_goal
+    return sum(
+        (s.max_steps or per_goal) if isinstance(s, AgentStep) else 1 for s in task.steps or ()
+    )
+
+
+__all__ = ["TaskReport", "check_steps", "drive", "prepare", "run_task_path"]

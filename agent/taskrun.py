@@ -1,0 +1,345 @@
+"""The run of one task file: fixed steps, model stretches, fallback, checks, one journal run.
+
+`run_task` turns a prepared `TaskRun` (built by `agent.runner.prepare`, which checked
+everything that can be checked beforehand) into events. Fixed steps (``tool:``) go
+through the `Executor` like any model action, so the permission policy, approvals,
+timeouts and the journal treat them alike; they need no model and are journaled with an
+empty model id. ``agent:`` steps and a ``goal`` hand a sub-goal to the model
+(`agent.loop.model_steps`) with their own step budget. When a fixed step fails and the run
+allows it (``on_step_failure: agent``), the model gets that step's intent as a sub-goal
+(rendered from prompts/fallback.j2; the error and the workspace listing go in as data),
+and the journal gets a ``step_fallback`` event; otherwise the steps stop there
+(``step_failed``). Then the task's checks, when it has any, decide the outcome.
+
+Invariants:
+- The model is opened lazily, on the first step that needs it, on the thread that
+  iterates the run; a task of fixed steps never loads one. The run closes what it opened.
+- A denied fixed step never falls back to the model: the model would be refused the same.
+- The outcome, the check results and how many steps were replayed (fixed) and how many
+  the model chose are journaled also when the consumer stops iterating early.
+  `RunFinished` is always the last event; `ChecksFinished` comes just before it.
+- Every step of the run, fixed or not, counts against the task's step budget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+
+from agent.approval import Approver
+from agent.checks import CheckResult, evaluate_checks
+from agent.events import (
+    ActionFinished,
+    ActionProposed,
+    ChecksFinished,
+    Event,
+    Outcome,
+    RunFinished,
+    RunStarted,
+    StepStarted,
+    SubgoalStarted,
+)
+from agent.executor import Executor, ModelTrace, Proposal
+from agent.journal import Journal
+from agent.loop import Segment, model_steps
+from agent.policy import Policy, Rule
+from agent.prompt import Transcript
+from agent.task import Limits
+from agent.taskfile import AgentStep, TaskFile, ToolStep
+from models.base import ModelError, Usage
+from models.router import ModelRouter
+from tools.base import ToolResult
+from tools.paths import Workspace
+from tools.registry import Registry
+
+log = logging.getLogger(__name__)
+
+#: What a run does when a fixed step fails: let the model stand in for it, or stop.
+StepFailure = Literal["agent", "stop"]
+#: Most steps the model gets to stand in for one failed fixed step.
+FALLBACK_MAX_STEPS = 10
+
+
+@dataclass(slots=True)
+class TaskRun:
+    """One task file, checked and ready to run (build it with `prepare`)."""
+
+    task: TaskFile
+    source: str
+    roots: tuple[Path, ...]
+    registry: Registry
+    rules: tuple[Rule, ...]
+    limits: Limits
+    approver: Approver
+    #: Opens the model on first use; None when no model could be resolved.
+    open_model: Callable[[], ModelRouter] | None
+    #: The model's name, or why there is none (shown when a step needs one).
+    model_name: str
+    context: Callable[[], str]
+    on_step_failure: StepFailure = "stop"
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What the run has done so far; the generator functions below share it."""
+
+    run_id: str
+    started: float
+    last_step: int = 0
+    replayed: int = 0
+    router: ModelRouter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    outcome: Outcome
+    message: str
+
+
+def run_task(plan: TaskRun, journal: Journal) -> Generator[Event, None, None]:
+    """Run a prepared task file as one journaled run, yielding its events."""
+    task = plan.task
+    goal = task.goal or task.name
+    run_id = journal.start_run(
+        goal=goal,
+        workspace=str(plan.roots[0]),
+        model_id=plan.model_name,
+        task_json=_task_json(plan),
+        tools_hash=plan.registry.fingerprint(),
+    )
+    executor = Executor(
+        plan.registry, Policy.for_workspace(plan.roots, plan.rules), plan.approver, journal, run_id
+    )
+    progress = _Progress(run_id, time.monotonic())
+    end = _End("error", "the run ended unexpectedly")
+    checks: tuple[CheckResult, ...] = ()
+    try:
+        yield RunStarted(
+            run_id, goal, plan.model_name, str(plan.roots[0]), tuple(plan.registry.names())
+        )
+        end = yield from _steps(plan, progress, executor, journal)
+        if task.checks and end.outcome in ("success", "failed"):
+            policy = Policy.for_workspace(plan.roots, plan.rules)
+            checks = evaluate_checks(task.checks, Workspace(plan.roots), policy)
+            end = _judged(end, checks)
+    except GeneratorExit:
+        end = _End("stopped", "the caller stopped the run")
+        raise
+    except BaseException as exc:
+        end = _End("error", f"internal error: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        try:
+            journal.set_step_sources(run_id, replayed=progress.replayed)
+            journal.finish_run(
+                run_id,
+                outcome=end.outcome,
+                message=end.message,
+                checks=[c.to_json() for c in checks],
+            )
+        finally:
+            if progress.router is not None:
+                progress.router.close()
+    if checks:
+        yield ChecksFinished(run_id, checks)
+    seconds = time.monotonic() - progress.started
+    yield RunFinished(run_id, end.outcome, end.message, progress.last_step, seconds)
+
+
+def _judged(end: _End, checks: tuple[CheckResult, ...]) -> _End:
+    """The task's checks decide the outcome; the steps' story stays in the message."""
+    failed = [c for c in checks if not c.ok]
+    if not failed:
+        note = f"all {len(checks)} checks passed"
+        if end.outcome == "success":
+            return _End("success", f"{end.message}; {note}")
+        return _End("success", f"{note}, although {end.message}")
+    note = f"{len(failed)} of {len(checks)} checks failed: {failed[0].kind}: {failed[0].detail}"
+    return _End("failed", f"{end.message}; {note}")
+
+
+def _steps(
+    plan: TaskRun, progress: _Progress, executor: Executor, journal: Journal
+) -> Generator[Event, None, _End]:
+    task = plan.task
+    items: list[ToolStep | AgentStep] = list(task.steps or [])
+    if task.goal is not None:
+        items = [AgentStep(agent=task.goal)]
+    message = f"all {len(items)} steps done"
+    for n, item in enumerate(items, start=1):
+        halt = _halt(plan, progress)
+        if halt is not None:
+            return halt
+        if isinstance(item, AgentStep):
+            segment = yield from _agent(
+                plan, progress, executor, journal, item.agent, item.max_steps
+            )
+            if segment.outcome != "success":
+                return _End(segment.outcome, segment.message)
+            message = segment.message
+            continue
+        result = yield from _fixed(progress, executor, item, n)
+        if result.finish:
+            return _End("success", result.output)
+        if not result.ok:
+            end = yield from _recover(plan, progress, executor, journal, item, n, result)
+            if end is not None:
+                return end
+    return _End("success", message)
+
+
+def _halt(plan: TaskRun, progress: _Progress) -> _End | None:
+    if plan.stop.is_set():
+        return _End("stopped", "stopped by the user")
+    if time.monotonic() - progress.started > plan.limits.max_seconds:
+        return _End("failed", f"time budget of {plan.limits.max_seconds:g} s used up")
+    if progress.last_step >= plan.limits.max_steps:
+        return _End("failed", f"step budget of {plan.limits.max_steps} used up")
+    return None
+
+
+def _fixed(
+    progress: _Progress, executor: Executor, item: ToolStep, n: int
+) -> Generator[Event, None, ToolResult]:
+    """One fixed step through the executor: no model, so no model id and no usage."""
+    run_id = progress.run_id
+    progress.last_step += 1
+    idx = progress.last_step
+    thought = f"step {n} of the task file"
+    args = dict(item.args)
+    yield StepStarted(run_id, idx)
+    yield ActionProposed(run_id, idx, thought, item.tool, args, "", Usage())
+    started = time.perf_counter()
+    progress.replayed += 1  # counted before it runs: the executor journals it whatever happens
+    result = yield from executor.execute(idx, Proposal(thought, item.tool, args), ModelTrace())
+    yield ActionFinished(run_id, idx, item.tool, result, time.perf_counter() - started)
+    return result
+
+
+def _recover(
+    plan: TaskRun,
+    progress: _Progress,
+    executor: Executor,
+    journal: Journal,
+    item: ToolStep,
+    n: int,
+    result: ToolResult,
+) -> Generator[Event, None, _End | None]:
+    """After fixed step `n` failed: the model stands in for it (None: carry on) or the
+    run ends. A denial never falls back: the model would be refused the same."""
+    idx = progress.last_step
+    failure = f"step {n} ({item.tool}) failed: {result.output}"
+    detail = {"step": n, "tool": item.tool, "kind": result.kind, "error": result.output}
+    if plan.on_step_failure != "agent" or result.kind == "denied":
+        why = "denied" if result.kind == "denied" else "on_step_failure is stop"
+        journal.record_event(progress.run_id, "step_failed", {**detail, "why": why}, step_idx=idx)
+        return _End("failed", failure)
+    spec = plan.registry.get(item.tool)
+    description = spec.description if spec is not None else item.tool
+    goal = fallback_goal(plan.task.name, item, description)
+    journal.record_event(progress.run_id, "step_fallback", {**detail, "goal": goal}, step_idx=idx)
+    context = f"The step failed: {result.kind}: {result.output}\n\n{plan.context()}"
+    segment = yield from _agent(
+        plan,
+        progress,
+        executor,
+        journal,
+        goal,
+        FALLBACK_MAX_STEPS,
+        fallback_for=idx,
+        context=context,
+    )
+    if segment.outcome == "success":
+        return None
+    return _End(segment.outcome, f"{failure}; the model could not do it instead: {segment.message}")
+
+
+def _agent(
+    plan: TaskRun,
+    progress: _Progress,
+    executor: Executor,
+    journal: Journal,
+    goal: str,
+    max_steps: int | None,
+    *,
+    fallback_for: int | None = None,
+    context: str | None = None,
+) -> Generator[Event, None, Segment]:
+    """Hand `goal` to the model for at most `max_steps` (and what the run has left)."""
+    left = plan.limits.max_steps - progress.last_step
+    budget = min(max_steps or left, left)
+    first = progress.last_step + 1
+    if budget <= 0:
+        return Segment("failed", f"step budget of {plan.limits.max_steps} used up", first - 1, 0)
+    yield SubgoalStarted(progress.run_id, first, goal, budget, fallback_for)
+    if progress.router is None:
+        if plan.open_model is None:
+            message = f"this step needs a model, and there is none: {plan.model_name}"
+            return Segment("error", message, first - 1, 0)
+        try:
+            progress.router = plan.open_model()
+        except ModelError as exc:
+            return Segment("error", f"cannot open model {plan.model_name}: {exc}", first - 1, 0)
+    transcript = Transcript.start(
+        plan.registry, goal, plan.context() if context is None else context
+    )
+    segment = yield from model_steps(
+        transcript,
+        plan.registry,
+        progress.router,
+        executor,
+        journal,
+        progress.run_id,
+        stop=plan.stop,
+        limits=plan.limits,
+        started=progress.started,
+        first_step=first,
+        budget=budget,
+    )
+    progress.last_step = segment.last_step
+    return segment
+
+
+def _task_json(plan: TaskRun) -> str:
+    task = plan.task
+    return json.dumps(
+        {
+            "task_file": plan.source,
+            "name": task.name,
+            "goal": task.goal,
+            "steps": [s.model_dump() for s in task.steps] if task.steps else None,
+            "inputs": dict(task.input_values),
+            "workspace": [str(p) for p in plan.roots],
+            "grants": [[r.capability, r.scope, r.decision] for r in plan.rules],
+            "limits": {"max_steps": plan.limits.max_steps, "max_seconds": plan.limits.max_seconds},
+            "on_step_failure": plan.on_step_failure,
+            "model": plan.model_name,
+        },
+        ensure_ascii=False,
+    )
+
+
+def fallback_goal(task_name: str, step: ToolStep, description: str) -> str:
+    """The sub-goal that stands in for a failed fixed step: what the step was for."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("agent", "prompts"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+    args = json.dumps(step.args, ensure_ascii=False)
+    text = env.get_template("fallback.j2").render(
+        task=task_name, description=description.rstrip("."), tool=step.tool, args=args
+    )
+    return text.strip()
+
+
+__all__ = ["FALLBACK_MAX_STEPS", "StepFailure", "TaskRun", "fallback_goal", "run_task"]
