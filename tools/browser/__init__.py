@@ -1,0 +1,18 @@
+"""The browser tool: a real Chromium-family browser driven through Playwright.
+
+Modules, from the page up:
+
+- `driver` (the only module that imports playwright) launches or attaches to a browser,
+  stamps interactive elements with stable indices (`page_script`), acts on them, keeps
+  the agent on approved domains and maps Playwright's exceptions to `ToolFailure`.
+- `base` holds the `Browser` seam and the plain values it returns.
+- `observe` turns a page into the text a small model reads, within a token budget,
+  with a shortlist of the elements most related to the goal.
+- `placeholders` resolves ``{{secret:NAME}}`` at the last moment and scrubs secret
+  values out of everything the model or the journal sees.
+- `tool` declares the actions (`browser.open`, `browser.click`, ...) with their effects.
+- `launch` finds a browser executable.
+
+Importing this package never imports playwright and never starts a browser; the browser
+starts on the first action that needs it.
+"""
