@@ -8,12 +8,15 @@ and exit with status 2.
 
 from __future__ import annotations
 
+import fnmatch
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.journal import Journal
 from agent.policy import BadGrant, Rule, parse_grant
-from agent.settings import RemoteModel, Settings
+from agent.settings import RemoteModel, Settings, desktop_session, x_display
 from models.base import ChatModel, ModelUnavailable
 from models.catalogue import (
     Catalogue,
@@ -25,9 +28,18 @@ from models.catalogue import (
 from models.openai_compat import OpenAICompatModel
 from models.router import FallbackPolicy, ModelRouter
 from models.secrets import SecretStoreError, get_secret
+from tools.base import ToolFailure
+from tools.browser.base import Browser
+from tools.browser.launch import LaunchOptions
+from tools.browser.tool import BrowserTool
+from tools.browser.urls import host_of, normalize_url
 from tools.files import FileTool
 from tools.paths import Workspace
 from tools.registry import Registry, finish_spec
+from tools.shell import ShellTool
+
+if TYPE_CHECKING:  # the GUI tool is imported only when a run asks for it
+    from tools.gui.tool import GuiTool
 
 
 class BadInput(Exception):
@@ -127,5 +139,101 @@ def file_tool(settings: Settings, roots: Sequence[Path]) -> FileTool:
     return FileTool(Workspace(tuple(roots)), settings.undo_dir)
 
 
-def registry(settings: Settings, roots: Sequence[Path]) -> Registry:
-    return Registry([*file_tool(settings, roots).specs(), finish_spec()])
+def browser_tool(settings: Settings, roots: Sequence[Path], goal: str = "") -> BrowserTool:
+    """The browser tool. Nothing starts here: the browser is launched (and playwright
+    imported) by the first action that needs it, on the thread that runs the task."""
+    b = settings.browser
+    options = LaunchOptions(
+        executable=b.executable,
+        cdp_endpoint=b.cdp_endpoint,
+        headless=True if b.headless is None else b.headless,
+        action_timeout_s=b.action_timeout_s,
+        navigation_timeout_s=b.navigation_timeout_s,
+    )
+
+    def opener() -> Browser:
+        from tools.browser.driver import PlaywrightBrowser
+
+        return PlaywrightBrowser.start(options)
+
+    return BrowserTool(
+        opener,
+        Workspace(tuple(roots)),
+        secrets=_keyring_secret,
+        budget_tokens=b.observation_tokens,
+        goal=goal,
+    )
+
+
+def _keyring_secret(name: str) -> str | None:
+    try:
+        return get_secret(name)
+    except SecretStoreError as exc:
+        raise ToolFailure("secret_store", str(exc)) from exc
+
+
+def start_url_grant(url: str) -> Rule:
+    """``--start-url``: the user named the page, so its site may be opened this run."""
+    try:
+        host = host_of(normalize_url(url))
+    except ToolFailure as failure:
+        raise BadInput(f"--start-url {url!r}: {failure.message}") from failure
+    return Rule("browser.navigate", host or "", "allow", source="grant")
+
+
+def wants_browser(grants: Sequence[Rule], start_url: str | None = None) -> bool:
+    """A run gets the browser tool when it starts on a page or is granted a browser capability."""
+    return start_url is not None or any(
+        g.source == "grant" and g.capability.startswith("browser.") for g in grants
+    )
+
+
+def gui_tool(
+    settings: Settings, stop: threading.Event | None = None, env: dict[str, str] | None = None
+) -> GuiTool:
+    """The GUI tool for this desktop (``--gui``), or `BadInput` saying in one line why
+    there is none (Wayland, no DISPLAY, not Linux). Nothing connects to the display and
+    pyautogui is not imported until the first GUI action."""
+    from tools.gui.base import GuiUnavailable
+    from tools.gui.session import x11_desktop, x11_display
+    from tools.gui.tool import GuiTool
+
+    try:
+        display = x11_display(desktop_session(env), x_display(env))
+    except GuiUnavailable as exc:
+        raise BadInput(str(exc)) from exc
+    return GuiTool(
+        x11_desktop(display),
+        secrets=_keyring_secret,
+        stop=stop,
+        screenshots=settings.data_dir / "screenshots",
+    )
+
+
+def wants_shell(grants: Sequence[Rule]) -> bool:
+    """A run gets the shell tool only when a rule names shell.exec (or ``shell.*``) and
+    does not deny it: by default the model is not even offered a command line."""
+    return any(
+        r.decision != "deny"
+        and r.capability.startswith("shell")
+        and fnmatch.fnmatchcase("shell.exec", r.capability)
+        for r in grants
+    )
+
+
+def shell_tool(roots: Sequence[Path], stop: threading.Event | None = None) -> ShellTool:
+    return ShellTool(Workspace(tuple(roots)), stop=stop)
+
+
+def registry(
+    settings: Settings,
+    roots: Sequence[Path],
+    browser: BrowserTool | None = None,
+    *,
+    gui: GuiTool | None = None,
+    shell: ShellTool | None = None,
+) -> Registry:
+    extra = browser.specs() if browser is not None else []
+    extra += gui.specs() if gui is not None else []
+    extra += shell.specs() if shell is not None else []
+    return Registry([*file_tool(settings, roots).specs(), *extra, finish_spec()])

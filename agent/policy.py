@@ -6,7 +6,21 @@ order and the first match decides; the built-in defaults come last:
 
     fs.read inside the workspace  allow      fs.write, fs.delete   ask
     shell.exec                    deny       net.remote_model      deny
-    agent.finish                  allow      anything else         ask
+    agent.finish                  allow      browser.read          allow
+    anything else (browser.navigate, browser.input, browser.download, browser.secret)  ask
+
+Browser scopes are ``HOST`` or ``HOST ELEMENT`` (``example.com button "Send"``; for
+browser.secret ``HOST NAME``, the secret typed there). A host never contains a space, so
+for ``browser.*`` effects the rule's host part is matched against the effect's host alone
+and the rest (``*`` when absent) against the element: a hostile page cannot name an
+element so that it matches another host's pattern. ``*.example.com`` matches
+subdomains, not ``example.com`` itself.
+
+Shell scopes are the command line (``git status --short``). In a command pattern ``*``
+and ``?`` never match a shell operator (``; & | < > ( ) ` $``, newline), so a grant for
+``git status*`` cannot cover ``git status; rm -rf x``; see `command_matches`. That
+narrowing applies to allow rules only: ask and deny patterns match as plain globs.
+GUI scopes are the target window's ``APP:TITLE`` (``gui.input:Gedit:*``).
 
 Invariants: the policy is immutable; tools and the model never see it, so nothing they
 produce can change it. Per-run grants ("allow for this run") make a new Policy.
@@ -15,12 +29,14 @@ produce can change it. Per-run grants ("allow for this run") make a new Policy.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from tools.base import Effect
+from tools.browser.urls import host_of
 
 Decision = Literal["allow", "ask", "deny"]
 
@@ -30,6 +46,9 @@ KNOWN_CAPABILITIES = (
     "fs.delete",
     "browser.navigate",
     "browser.input",
+    "browser.read",
+    "browser.download",
+    "browser.secret",
     "gui.input",
     "screen.capture",
     "shell.exec",
@@ -50,9 +69,42 @@ class Rule:
     source: str = "default"
 
     def matches(self, effect: Effect) -> bool:
-        return fnmatch.fnmatchcase(effect.capability, self.capability) and fnmatch.fnmatchcase(
-            effect.scope, self.scope
-        )
+        if not fnmatch.fnmatchcase(effect.capability, self.capability):
+            return False
+        if effect.capability.startswith("browser."):
+            return _browser_scope_matches(self.scope, effect.scope)
+        if effect.capability == "shell.exec" and self.decision == "allow":
+            # Narrow for allow; ask and deny keep the broad glob, so a quoted ";" in an
+            # argument cannot slip a command past a deny pattern.
+            return command_matches(self.scope, effect.scope)
+        return fnmatch.fnmatchcase(effect.scope, self.scope)
+
+
+#: What a ``*`` or ``?`` in a command pattern never matches: shell operators, newlines.
+_SHELL_SPECIAL = ";&|<>()`$\n\r"
+
+
+def command_matches(pattern: str, command: str) -> bool:
+    """Whether a command pattern matches a command line.
+
+    ``*`` and ``?`` work as in a glob but never match a shell operator character, so
+    ``git status*`` matches ``git status --short`` and never ``git status; rm -rf x``.
+    The pattern ``*`` alone matches every command (so ``shell.exec * deny`` denies all).
+    Other characters (``[`` included) match themselves.
+    """
+    if pattern == "*":
+        return True
+    free = "[^" + re.escape(_SHELL_SPECIAL) + "]"
+    parts = [free + "*" if c == "*" else free if c == "?" else re.escape(c) for c in pattern]
+    return re.fullmatch("".join(parts), command) is not None
+
+
+def _browser_scope_matches(pattern: str, scope: str) -> bool:
+    host, _, element = scope.partition(" ")
+    host_pattern, _, element_pattern = pattern.partition(" ")
+    return fnmatch.fnmatchcase(host, host_pattern) and fnmatch.fnmatchcase(
+        element, element_pattern or "*"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +121,7 @@ def default_rules(roots: Sequence[Path]) -> tuple[Rule, ...]:
     return (
         *reads,
         Rule("agent.finish", "*", "allow"),
+        Rule("browser.read", "*", "allow"),
         Rule("fs.write", "*", "ask"),
         Rule("fs.delete", "*", "ask"),
         Rule("shell.exec", "*", "deny"),
@@ -100,9 +153,11 @@ class Policy:
 
 
 def parse_grant(text: str, roots: Sequence[Path]) -> Rule:
-    """Parse ``CAP`` or ``CAP:SCOPE`` (e.g. ``fs.write``, ``fs.write:reports/*``).
+    """Parse ``CAP`` or ``CAP:SCOPE`` (e.g. ``fs.write``, ``fs.write:reports/*``,
+    ``browser.navigate:example.com``).
 
-    File-system scopes are relative to the first workspace root.
+    File-system scopes are relative to the first workspace root. A browser scope's host
+    may be given as a URL (``https://example.com/x`` means ``example.com``).
     """
     cap, _, scope = text.partition(":")
     cap = cap.strip()
@@ -112,4 +167,16 @@ def parse_grant(text: str, roots: Sequence[Path]) -> Rule:
     scope = scope.strip() or "*"
     if cap.startswith("fs.") and scope != "*" and not scope.startswith("/"):
         scope = str(roots[0] / scope)
+    if cap.startswith("browser."):
+        scope = _browser_grant_scope(scope, text)
     return Rule(cap, scope, "allow", source="grant")
+
+
+def _browser_grant_scope(scope: str, text: str) -> str:
+    host, sep, element = scope.partition(" ")
+    if "://" in host:
+        found = host_of(host)
+        if found is None:
+            raise BadGrant(f"not a web address in --allow {text!r}")
+        host = found
+    return host.lower() + sep + element

@@ -70,6 +70,34 @@ class PermissionRule(_Section):
     decision: Decision
 
 
+class BrowserSettings(_Section):
+    """Which browser the browser tool drives. ``DESKHAND_BROWSER`` and
+    ``DESKHAND_BROWSER_CDP`` fill `executable` and `cdp_endpoint` when the file leaves them out."""
+
+    #: A Chrome, Chromium or Edge executable; None: detect an installed one.
+    executable: Path | None = None
+    #: Attach to a browser the user runs (``http://127.0.0.1:9222``) instead of starting one.
+    cdp_endpoint: str | None = None
+    #: Unset: headless only where there is no display (Linux without DISPLAY/WAYLAND_DISPLAY).
+    headless: bool | None = None
+    #: Token budget of one page observation.
+    observation_tokens: int = Field(default=600, ge=100)
+    action_timeout_s: float = Field(default=10.0, gt=0)
+    navigation_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class HotkeySettings(_Section):
+    """Global hotkeys of the tray app, in pynput's syntax: modifiers and named keys in
+    angle brackets, joined by "+" (``<ctrl>+<alt>+<space>``). X11, Windows and macOS
+    only: Wayland allows no global grabs (bind ``deskhand palette`` there instead)."""
+
+    enabled: bool = True
+    #: Shows the command palette.
+    palette: str = Field(default="<ctrl>+<alt>+<space>", min_length=1)
+    #: The kill switch: stops whatever run is going, from anywhere.
+    stop: str = Field(default="<ctrl>+<alt>+<shift>+x", min_length=1)
+
+
 class Settings(_Section):
     home: Path
     config_dir: Path
@@ -80,6 +108,10 @@ class Settings(_Section):
     permissions: list[PermissionRule] = Field(default_factory=list)
     max_steps: int = Field(default=12, ge=1)
     max_seconds: float = Field(default=600.0, gt=0)
+    hotkeys: HotkeySettings = Field(default_factory=HotkeySettings)
+    browser: BrowserSettings = Field(default_factory=BrowserSettings)
+    #: Folders the tray app's runs may work in; empty means the default workspace.
+    workspaces: list[Path] = Field(default_factory=list)
 
     @property
     def journal_path(self) -> Path:
@@ -109,6 +141,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             data = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"{config_file}: {exc}") from exc
+    data = _with_browser_env(data, env)
     try:
         return Settings(**dirs, **data)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -117,6 +150,21 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"{config_file}: {where}: {first['msg']}") from exc
     except TypeError as exc:
         raise SettingsError(f"{config_file}: {exc}") from exc
+
+
+def _with_browser_env(data: dict[str, object], env: dict[str, str]) -> dict[str, object]:
+    """Fold DESKHAND_BROWSER / DESKHAND_BROWSER_CDP into [browser], and make the browser
+    headless where no display exists; what the file says wins."""
+    section = data.get("browser", {})
+    if not isinstance(section, dict):
+        return data  # validation reports the malformed section
+    names = (("executable", "DESKHAND_BROWSER"), ("cdp_endpoint", "DESKHAND_BROWSER_CDP"))
+    extra: dict[str, object] = {
+        key: env[var] for key, var in names if env.get(var) and key not in section
+    }
+    if "headless" not in section and sys.platform.startswith("linux"):
+        extra["headless"] = not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    return {**data, "browser": {**section, **extra}}
 
 
 def _locations(env: dict[str, str]) -> dict[str, Path]:
@@ -138,6 +186,28 @@ def _locations(env: dict[str, str]) -> dict[str, Path]:
         "data_dir": data,
         "cache_dir": Path(platformdirs.user_cache_dir(APP_NAME)),
     }
+
+
+DesktopSession = Literal["x11", "wayland", "windows", "macos", "none"]
+
+
+def desktop_session(env: dict[str, str] | None = None) -> DesktopSession:
+    """Which kind of desktop this process shows windows on; decides whether global
+    hotkeys can be grabbed (not on Wayland)."""
+    env = dict(os.environ) if env is None else env
+    if sys.platform == "win32":
+        return "windows"
+    if sys.platform == "darwin":
+        return "macos"
+    if env.get("XDG_SESSION_TYPE") == "wayland" or env.get("WAYLAND_DISPLAY"):
+        return "wayland"
+    return "x11" if env.get("DISPLAY") else "none"
+
+
+def x_display(env: dict[str, str] | None = None) -> str | None:
+    """The X11 display name (``DISPLAY``) the GUI tool drives, if any."""
+    env = dict(os.environ) if env is None else env
+    return env.get("DISPLAY") or None
 
 
 def is_interactive() -> bool:

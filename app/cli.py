@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -24,8 +26,11 @@ from agent.assemble import BadInput
 from agent.events import Event, RunFinished
 from agent.journal import Journal, UnknownRun
 from agent.loop import Engine, run
+from agent.recorder import SaveError, save_run
+from agent.runner import TaskReport, check_steps, run_task_path
 from agent.settings import Settings, SettingsError, is_interactive, load_settings
 from agent.task import Limits, Task
+from agent.taskfile import TaskFile, TaskFileError, load_task_file
 from app.approver import TerminalApprover
 from app.display import LiveDisplay, event_json, runs_table, show_run
 from models.base import ModelError
@@ -62,7 +67,9 @@ def _journal(settings: Settings) -> Journal:
 
 @cli.command("run")
 def run_command(
-    goal: Annotated[str, typer.Argument(help="What to do, in plain language.")],
+    goal: Annotated[
+        str, typer.Argument(help="What to do, in plain language, or a FILE.task.yaml to run.")
+    ],
     workspace: Annotated[
         list[Path] | None,
         typer.Option("--workspace", "-w", help="Folder the agent may work in (repeatable)."),
@@ -81,66 +88,269 @@ def run_command(
     ] = False,
     max_steps: Annotated[int | None, typer.Option(min=1, help="Step budget.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")] = False,
+    start_url: Annotated[
+        str | None,
+        typer.Option(
+            "--start-url",
+            help="Open this page first and give the agent the browser (the page's site is granted for this run).",
+        ),
+    ] = None,
+    gui: Annotated[
+        bool,
+        typer.Option(
+            "--gui",
+            help="Give the agent the desktop GUI tool (Linux X11): read the screen, click, type.",
+        ),
+    ] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="A task file's input, NAME=VALUE (repeatable)."),
+    ] = None,
+    on_step_failure: Annotated[
+        str | None,
+        typer.Option(
+            "--on-step-failure",
+            help="When a task file's fixed step fails: 'agent' lets the model do it, 'stop' ends the run.",
+        ),
+    ] = None,
 ) -> None:
-    """Plan and carry out GOAL with the model, asking before each effect the policy does not allow."""
+    """Plan and carry out GOAL with the model, asking before each effect the policy does not allow.
+
+    GOAL may be a task file (*.task.yaml): its fixed steps run without a model, its
+    checks decide the outcome, and a failing check exits 1."""
     settings = _settings()
+    if _is_task_file(goal):
+        if start_url is not None or gui:
+            fail("--start-url and --gui apply to a goal; a task file names its own steps")
+        _run_task_file(
+            Path(goal),
+            settings,
+            workspace=workspace or [],
+            model=model,
+            allow=allow or [],
+            approver=_approver(yes, as_json),
+            max_steps=max_steps,
+            as_json=as_json,
+            overrides=_overrides(set_ or []),
+            on_step_failure=_step_failure(on_step_failure),
+        )
+    if set_ or on_step_failure:
+        fail("--set and --on-step-failure apply to a task file (FILE.task.yaml), not to a goal")
     try:
         roots = assemble.workspace_roots(settings, workspace or [])
         grants = assemble.permission_rules(settings, allow or [], roots)
+        if start_url is not None:
+            grants = (assemble.start_url_grant(start_url), *grants)
         entry = assemble.resolve_model(settings, model)
+        stop = threading.Event()
+        gui_tool = assemble.gui_tool(settings, stop) if gui else None
     except BadInput as exc:
         fail(str(exc))
-    approver: Approver
-    if yes:
-        approver = AlwaysAllow()
-    elif is_interactive() and not as_json:
-        approver = TerminalApprover(err)
-    else:
-        approver = AlwaysDeny()
+    shell = assemble.shell_tool(roots, stop) if assemble.wants_shell(grants) else None
+    approver = _approver(yes, as_json)
     journal = _journal(settings)
     try:
         router = assemble.open_router(settings, entry)
     except ModelError as exc:
         fail(f"cannot open model {entry.name}: {exc}")
     files = assemble.file_tool(settings, roots)
+    context = "Workspace contents:\n" + files.listing(".")
+    browser = None
+    if assemble.wants_browser(grants, start_url):
+        browser = assemble.browser_tool(settings, roots, goal)
+    if browser is not None and start_url is not None:
+        try:
+            context = f"The browser shows this page:\n{browser.start(start_url)}\n\n{context}"
+        except ToolFailure as failure:
+            browser.close()
+            router.close()
+            journal.close()
+            fail(f"cannot open {start_url}: {failure.message}")
     task = Task(
         goal=goal,
         workspace=roots,
         grants=grants,
         limits=Limits(max_steps=max_steps or settings.max_steps, max_seconds=settings.max_seconds),
-        context="Workspace contents:\n" + files.listing("."),
+        context=context,
     )
-    engine = Engine(router, assemble.registry(settings, roots), journal, approver)
-    finished = _drive(run(task, engine), engine, as_json)
+    tools = assemble.registry(settings, roots, browser, gui=gui_tool, shell=shell)
+    engine = Engine(router, tools, journal, approver, stop=stop)
+    try:
+        finished = _drive(run(task, engine), engine.stop, as_json)
+    finally:
+        if browser is not None:
+            browser.close()
     router.close()
     journal.close()
     raise typer.Exit(0 if finished is not None and finished.outcome == "success" else 1)
 
 
-def _drive(events: Iterator[Event], engine: Engine, as_json: bool) -> RunFinished | None:
-    """Show events until the run ends. Ctrl-C sets the stop flag (the run stops within
-    one generated token); a second Ctrl-C interrupts at once."""
+def _approver(yes: bool, as_json: bool) -> Approver:
+    if yes:
+        return AlwaysAllow()
+    if is_interactive() and not as_json:
+        return TerminalApprover(err)
+    return AlwaysDeny()
+
+
+def _drive(events: Iterator[Event], stop: threading.Event, as_json: bool) -> RunFinished | None:
+    """Show events until the run ends."""
+    last: RunFinished | None = None
+    with _showing(stop, as_json) as show:
+        for event in events:
+            show(event)
+            if isinstance(event, RunFinished):
+                last = event
+    return last
+
+
+@contextmanager
+def _showing(stop: threading.Event, as_json: bool) -> Iterator[Callable[[Event], None]]:
+    """A function that shows one event (live lines, or JSON lines with --json). Meanwhile
+    Ctrl-C sets the stop flag (a run stops within one generated token); a second Ctrl-C
+    interrupts at once."""
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
-        if engine.stop.is_set():
+        if stop.is_set():
             raise KeyboardInterrupt
-        engine.stop.set()
+        stop.set()
+
+    def show(event: Event) -> None:
+        if as_json:
+            print(event_json(event), flush=True)
+        else:
+            display.show(event)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     display = LiveDisplay(err if as_json else out)
-    last: RunFinished | None = None
     try:
-        for event in events:
-            if as_json:
-                print(event_json(event), flush=True)
-            else:
-                display.show(event)
-            if isinstance(event, RunFinished):
-                last = event
+        yield show
     finally:
         display.close()
         signal.signal(signal.SIGINT, previous)
-    return last
+
+
+# -- task files ---------------------------------------------------------------------------
+
+
+def _is_task_file(goal: str) -> bool:
+    """A YAML file name (existing, or one word that looks like a path) is a task file;
+    anything else is a goal in plain words."""
+    if not goal.lower().endswith((".yaml", ".yml")):
+        return False
+    return Path(goal).is_file() or not any(c.isspace() for c in goal)
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail(f"--set wants NAME=VALUE, got {pair!r}")
+        values[name.strip()] = value
+    return values
+
+
+def _step_failure(text: str | None) -> Literal["agent", "stop"] | None:
+    if text is None or text in ("agent", "stop"):
+        return cast(Literal["agent", "stop"] | None, text)
+    fail(f"--on-step-failure is 'agent' or 'stop', not {text!r}")
+
+
+def _run_task_file(
+    path: Path,
+    settings: Settings,
+    *,
+    workspace: list[Path],
+    model: str | None,
+    allow: list[str],
+    approver: Approver,
+    max_steps: int | None,
+    as_json: bool,
+    overrides: dict[str, str],
+    on_step_failure: Literal["agent", "stop"] | None,
+) -> NoReturn:
+    """Run a task file; exit 0 when it succeeded (its checks held), 1 otherwise."""
+    stop = threading.Event()
+    try:
+        with _showing(stop, as_json) as show:
+            report = run_task_path(
+                path,
+                settings=settings,
+                workspace=workspace,
+                overrides=overrides,
+                approver=approver,
+                stop=stop,
+                on_event=show,
+                model=model,
+                grants=allow,
+                max_steps=max_steps,
+                on_step_failure=on_step_failure,
+            )
+    except (TaskFileError, BadInput) as exc:
+        fail(str(exc))
+    if not as_json:
+        _show_report(report)
+    raise typer.Exit(0 if report.outcome == "success" else 1)
+
+
+def _show_report(report: TaskReport) -> None:
+    out.print(
+        f"{report.replayed_steps} step(s) replayed, {report.model_steps} chosen by the model",
+        markup=False,
+    )
+
+
+@cli.command("validate")
+def validate_command(
+    files: Annotated[list[Path], typer.Argument(help="Task files to check.")],
+) -> None:
+    """Check task files without running them: one line per problem; exit 2 if any."""
+    settings = _settings()
+    registry = assemble.registry(settings, (settings.default_workspace,))
+    bad = 0
+    for path in files:
+        try:
+            task = load_task_file(path, require_inputs=False)
+            check_steps(task, registry, str(path))
+        except TaskFileError as exc:
+            bad += 1
+            for problem in exc.problems:
+                print(TaskFileError(exc.source, [problem]), flush=True)
+            continue
+        print(f"{path}: ok", flush=True)
+    raise typer.Exit(2 if bad else 0)
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of task files (for editors)."""
+    print(json.dumps(TaskFile.model_json_schema(), indent=2, ensure_ascii=False))
+
+
+@cli.command("save")
+def save_command(
+    run_id: Annotated[str, typer.Argument(help="A successful run's id (or a unique prefix).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The task file to write.")],
+    name: Annotated[str | None, typer.Option(help="The task's name.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Save a successful run as a task file of fixed steps that replays without a model."""
+    journal = _journal(_settings())
+    try:
+        saved = save_run(journal, run_id, output, name=name, force=force)
+    except SaveError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    finally:
+        journal.close()
+    inputs = f", inputs: {', '.join(saved.inputs)}" if saved.inputs else ""
+    out.print(
+        f"saved {output}: {saved.steps} step(s), {saved.checks} check(s){inputs}"
+        f" ({saved.skipped} read-only or failed step(s) left out)",
+        markup=False,
+    )
 
 
 @cli.command("runs")
@@ -239,6 +449,17 @@ def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         out.print(
             f"{mark} {r['name']:<12} {r['kind']:<7} {r['location']}{gpu_note}{state}", markup=False
         )
+
+
+from app.watch import watch_command  # noqa: E402  (the watched inbox lives in its own module)
+
+cli.command("watch")(watch_command)
+
+from app.desktop import palette_command, stop_command, tray_command  # noqa: E402  (the desktop app)
+
+cli.command("tray")(tray_command)
+cli.command("palette")(palette_command)
+cli.command("stop")(stop_command)
 
 
 def main() -> None:

@@ -21,11 +21,13 @@ from agent.events import (
     ActionProposed,
     ApprovalAnswered,
     ApprovalNeeded,
+    ChecksFinished,
     Event,
     ModelSwitched,
     RunFinished,
     RunStarted,
     StepStarted,
+    SubgoalStarted,
 )
 
 _OUTCOME_STYLE = {"success": "green", "failed": "red", "stopped": "yellow", "error": "red"}
@@ -62,11 +64,28 @@ class LiveDisplay:
         elif isinstance(event, ActionProposed):
             u = event.usage
             c.print(f"[bold cyan]{event.step}.[/] {escape(_short(event.thought))}")
-            c.print(
-                f"   → {escape(event.tool)} {escape(_short(json.dumps(event.args, ensure_ascii=False)))}"
-                f"  [dim]({u.prompt_tokens} prompt tok, {u.cached_tokens} reused, "
-                f"{u.completion_tokens} out, {u.seconds:.2f} s)[/]"
+            args = escape(_short(json.dumps(event.args, ensure_ascii=False)))
+            cost = (
+                f"{u.prompt_tokens} prompt tok, {u.cached_tokens} reused, "
+                f"{u.completion_tokens} out, {u.seconds:.2f} s"
+                if event.model_id
+                else "fixed step, no model"
             )
+            c.print(f"   → {escape(event.tool)} {args}  [dim]({cost})[/]")
+        elif isinstance(event, SubgoalStarted):
+            why = (
+                f"step {event.fallback_for} failed; the model stands in for it"
+                if event.fallback_for is not None
+                else "the model takes over"
+            )
+            c.print(
+                f"[bold magenta]{why}[/] [dim](up to {event.max_steps} steps)[/]: "
+                f"{escape(_short(event.goal))}"
+            )
+        elif isinstance(event, ChecksFinished):
+            for r in event.results:
+                mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
+                c.print(f"   {mark} check {escape(r.kind)}: {escape(r.detail)}")
         elif isinstance(event, ApprovalNeeded):
             pass  # the approver prints the question itself
         elif isinstance(event, ApprovalAnswered):

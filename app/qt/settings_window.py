@@ -1,0 +1,311 @@
+"""The settings window: model (embedded, a GGUF file, an OpenAI-compatible endpoint),
+GPU offload, the endpoint's key, hotkeys, workspace roots, and two permission defaults.
+
+Invariants:
+- The endpoint's key goes to the keyring (`models.secrets`) and nowhere else; the
+  config file gets only the name it is stored under. The key field is never filled
+  back in from the keyring.
+- Saving (keyring and file) runs on a short-lived thread: a keyring backend may block
+  (a D-Bus prompt) and the UI thread never waits on it. `saved` carries the new
+  `Settings` once both are written; `failed` a one-line reason.
+- Input is checked before anything is written: hotkeys parse, the settings validate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent.settings import Settings
+from app.config_file import write_config
+from app.qt.hotkeys import HotkeyError, normalize
+from models.secrets import SecretStoreError, set_secret
+
+log = logging.getLogger(__name__)
+
+_GPU_CHOICES = ("automatic (all layers with CUDA or Metal)", "CPU only", "this many layers:")
+_TRUSTED = (("fs.write", "Write files in the workspace without asking"),
+            ("fs.delete", "Move files to the trash without asking"))  # fmt: skip
+
+
+def key_name_for(remote: str) -> str:
+    return f"remote:{remote}"
+
+
+class _Bridge(QObject):
+    saved = Signal(object)
+    failed = Signal(str)
+
+
+class SettingsWindow(QWidget):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("deskhand settings")
+        self.setObjectName("settings")
+        self._settings = settings
+        self._bridge = _Bridge(self)
+        self.saved = self._bridge.saved
+        self.failed = self._bridge.failed
+        self.saved.connect(self._on_saved)
+        self.failed.connect(self._on_failed)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._model_box())
+        layout.addWidget(self._remote_box())
+        layout.addWidget(self._hotkey_box())
+        layout.addWidget(self._workspace_box())
+        layout.addWidget(self._permission_box())
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setStyleSheet("color: #d33c3c")
+        self.error.setWordWrap(True)
+        self.save_button = QPushButton("Save")
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(self.save)
+        cancel = QPushButton("Close")
+        cancel.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.error, 1)
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.save_button)
+        layout.addLayout(buttons)
+        self.load(settings)
+
+    # -- sections -------------------------------------------------------------------------
+
+    def _model_box(self) -> QGroupBox:
+        box = QGroupBox("Model")
+        form = QFormLayout(box)
+        self.model_choice = QComboBox()
+        self.model_choice.setEditable(True)
+        self.model_choice.setToolTip("'embedded', a configured endpoint's name, or a .gguf path")
+        browse = QPushButton("GGUF file…")
+        browse.clicked.connect(self._browse_gguf)
+        row = QHBoxLayout()
+        row.addWidget(self.model_choice, 1)
+        row.addWidget(browse)
+        form.addRow("use", row)
+        self.gpu_choice = QComboBox()
+        self.gpu_choice.addItems(_GPU_CHOICES)
+        self.gpu_layers = QSpinBox()
+        self.gpu_layers.setRange(1, 999)
+        self.gpu_choice.currentIndexChanged.connect(lambda i: self.gpu_layers.setEnabled(i == 2))
+        gpu = QHBoxLayout()
+        gpu.addWidget(self.gpu_choice, 1)
+        gpu.addWidget(self.gpu_layers)
+        form.addRow("GPU offload", gpu)
+        return box
+
+    def _remote_box(self) -> QGroupBox:
+        box = QGroupBox("OpenAI-compatible endpoint (optional)")
+        form = QFormLayout(box)
+        self.remote_name = QLineEdit()
+        self.remote_url = QLineEdit()
+        self.remote_url.setPlaceholderText("https://api.example.com/v1")
+        self.remote_model = QLineEdit()
+        self.remote_key = QLineEdit()
+        self.remote_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remote_fallback = QCheckBox("use it when the local model fails")
+        form.addRow("name", self.remote_name)
+        form.addRow("base URL", self.remote_url)
+        form.addRow("model", self.remote_model)
+        form.addRow("API key", self.remote_key)
+        form.addRow("", self.remote_fallback)
+        return box
+
+    def _hotkey_box(self) -> QGroupBox:
+        box = QGroupBox("Global hotkeys (X11, Windows, macOS)")
+        form = QFormLayout(box)
+        self.hotkeys_enabled = QCheckBox("enabled")
+        self.palette_key = QLineEdit()
+        self.stop_key = QLineEdit()
+        form.addRow("", self.hotkeys_enabled)
+        form.addRow("command palette", self.palette_key)
+        form.addRow("stop any run", self.stop_key)
+        return box
+
+    def _workspace_box(self) -> QGroupBox:
+        box = QGroupBox("Workspace folders (empty: the default workspace)")
+        row = QHBoxLayout(box)
+        self.workspaces = QListWidget()
+        self.workspaces.setMaximumHeight(90)
+        add = QPushButton("Add…")
+        add.clicked.connect(self._add_workspace)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(
+            lambda: [
+                self.workspaces.takeItem(self.workspaces.row(i))
+                for i in self.workspaces.selectedItems()
+            ]  # fmt: skip
+        )
+        side = QVBoxLayout()
+        side.addWidget(add)
+        side.addWidget(remove)
+        side.addStretch(1)
+        row.addWidget(self.workspaces, 1)
+        row.addLayout(side)
+        return box
+
+    def _permission_box(self) -> QGroupBox:
+        box = QGroupBox("Permissions")
+        column = QVBoxLayout(box)
+        self.trusted: dict[str, QCheckBox] = {}
+        for capability, text in _TRUSTED:
+            self.trusted[capability] = QCheckBox(text)
+            column.addWidget(self.trusted[capability])
+        return box
+
+    def _browse_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "A GGUF model", "", "GGUF models (*.gguf)")
+        if path:
+            self.model_choice.setEditText(path)
+
+    def _add_workspace(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A workspace folder")
+        if path:
+            self.workspaces.addItem(path)
+
+    # -- settings in and out --------------------------------------------------------------
+
+    def load(self, settings: Settings) -> None:
+        self._settings = settings
+        m = settings.model
+        self.model_choice.clear()
+        self.model_choice.addItems(["embedded", *[r.name for r in m.remotes]])
+        self.model_choice.setEditText(m.default)
+        self.gpu_choice.setCurrentIndex(
+            0 if m.gpu_layers is None else 1 if m.gpu_layers == 0 else 2
+        )
+        self.gpu_layers.setValue(m.gpu_layers or 99)
+        self.gpu_layers.setEnabled(self.gpu_choice.currentIndex() == 2)
+        remote = m.remotes[0] if m.remotes else None
+        self.remote_name.setText(remote.name if remote else "")
+        self.remote_url.setText(remote.base_url if remote else "")
+        self.remote_model.setText(remote.model if remote else "")
+        self.remote_key.clear()
+        stored = bool(remote and remote.key_name)
+        self.remote_key.setPlaceholderText("stored in the keyring" if stored else "")
+        self.remote_fallback.setChecked(bool(remote and m.fallback == remote.name))
+        self.hotkeys_enabled.setChecked(settings.hotkeys.enabled)
+        self.palette_key.setText(settings.hotkeys.palette)
+        self.stop_key.setText(settings.hotkeys.stop)
+        self.workspaces.clear()
+        self.workspaces.addItems([str(p) for p in settings.workspaces])
+        for capability, box in self.trusted.items():
+            box.setChecked(any(_is_trust_rule(r, capability) for r in settings.permissions))
+
+    def collect(self) -> tuple[Settings, str | None, str]:
+        """The edited settings, the keyring name of a newly typed key, and the key."""
+        data: dict[str, Any] = self._settings.model_dump()
+        model = data["model"]
+        model["default"] = self.model_choice.currentText().strip() or "embedded"
+        model["gpu_layers"] = (None, 0, self.gpu_layers.value())[self.gpu_choice.currentIndex()]
+        key = self.remote_key.text().strip()
+        key_name = self._edit_remote(model, key)
+        palette, stop = normalize(self.palette_key.text()), normalize(self.stop_key.text())
+        if palette == stop:
+            raise HotkeyError("the palette and stop hotkeys must differ")
+        data["hotkeys"] = {
+            "enabled": self.hotkeys_enabled.isChecked(),
+            "palette": palette,
+            "stop": stop,
+        }
+        data["workspaces"] = [
+            self.workspaces.item(i).text() for i in range(self.workspaces.count())
+        ]
+        rules = [
+            r for r in data["permissions"] if not any(_is_trust_rule(r, c) for c in self.trusted)
+        ]
+        for capability, box in self.trusted.items():
+            if box.isChecked():
+                rules.append({"capability": capability, "scope": "*", "decision": "allow"})
+        data["permissions"] = rules
+        return Settings.model_validate(data), (key_name if key else None), key
+
+    def _edit_remote(self, model: dict[str, Any], key: str) -> str | None:
+        """Put the endpoint fields into `model`; return the keyring name of its key."""
+        name = self.remote_name.text().strip()
+        others = [r for r in model["remotes"] if r["name"] != name]
+        if not name:
+            if self.remote_url.text().strip() or key:
+                raise ValueError("give the endpoint a name")
+            if model["remotes"]:
+                dropped = model["remotes"][0]["name"]
+                model["remotes"] = model["remotes"][1:]
+                if model["fallback"] == dropped:
+                    model["fallback"] = None
+            return None
+        old = next((r for r in model["remotes"] if r["name"] == name), None)
+        key_name = key_name_for(name) if key else (old or {}).get("key_name")
+        remote = {"name": name, "base_url": self.remote_url.text().strip(),
+                  "model": self.remote_model.text().strip(), "key_name": key_name}  # fmt: skip
+        model["remotes"] = [remote, *others]
+        if self.remote_fallback.isChecked():
+            model["fallback"] = name
+        elif model["fallback"] == name:
+            model["fallback"] = None
+        return key_name
+
+    def save(self) -> None:
+        try:
+            settings, key_name, key = self.collect()
+        except (HotkeyError, ValidationError, ValueError) as exc:
+            self.error.setText(_first_line(exc))
+            return
+        self.error.setText("saving…")
+        self.save_button.setEnabled(False)
+        threading.Thread(
+            target=self._write, args=(settings, key_name, key), name="deskhand-save", daemon=True
+        ).start()
+
+    def _write(self, settings: Settings, key_name: str | None, key: str) -> None:
+        try:
+            if key_name is not None:
+                set_secret(key_name, key)
+            write_config(settings)
+        except (SecretStoreError, OSError, ValueError) as exc:
+            log.warning("settings not saved: %s", exc)
+            self.failed.emit(_first_line(exc))
+            return
+        self.saved.emit(settings)
+
+    def _on_saved(self, settings: Settings) -> None:
+        self.save_button.setEnabled(True)
+        self.load(settings)
+        self.error.setText("")
+
+    def _on_failed(self, message: str) -> None:
+        self.save_button.setEnabled(True)
+        self.error.setText(f"not saved: {message}")
+
+
+def _is_trust_rule(rule: Any, capability: str) -> bool:
+    get = rule.get if isinstance(rule, dict) else lambda k: getattr(rule, k)
+    return bool(
+        get("capability") == capability and get("scope") == "*" and get("decision") == "allow"
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,183 @@
+"""Takes the README's screenshots of the desktop app, from the real app on a real X server.
+
+    .venv/bin/python tests/screenshots/take.py   # starts its own Xvfb; writes tests/screenshots/*.png
+
+The palette's run is the embedded model's own; the approval picture uses a scripted
+reply (a write), since the tiny model may not propose one. Windows are grabbed with
+QWidget.grab(), so the pictures do not depend on a window manager.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def start_xvfb() -> subprocess.Popen[bytes]:
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        os.environ["DISPLAY"] = ":" + pipe.readline().decode().strip()
+    os.environ.update(QT_QPA_PLATFORM="xcb", XDG_SESSION_TYPE="x11")
+    return proc
+
+
+def wait(signal: Any, start: Any = None, check: Any = None, timeout_s: float = 600) -> Any:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop, got = QEventLoop(), []
+
+    def fired(*args: Any) -> None:
+        if check is None or check(*args):
+            got.append(args)
+            loop.quit()
+
+    signal.connect(fired)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if start is not None:
+        start()
+    if not got:
+        loop.exec()
+    signal.disconnect(fired)
+    if not got:
+        sys.exit(f"timed out waiting for {signal}")
+    return got[0]
+
+
+def settle(ms: int = 300) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def save(widget: Any, name: str) -> None:
+    settle()
+    widget.grab().save(str(DOCS / name))
+    sys.stdout.write(f"wrote {DOCS / name}\n")
+
+
+def main() -> None:
+    xvfb = start_xvfb()
+    os.environ["DESKHAND_HOME"] = tempfile.mkdtemp(prefix="deskhand-shots-")
+    try:
+        shoot()
+    finally:
+        xvfb.terminate()
+    os._exit(0)  # before Qt, in interpreter shutdown, notices its X server has gone
+
+
+def shoot() -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+    from PySide6.QtWidgets import QApplication
+
+    from agent.events import RunFinished
+    from agent.settings import load_settings
+    from app.qt.app import DeskhandApp
+    from app.qt.icons import STATES, state_pixmap
+    from app.qt.tray import Tray
+    from models.router import FallbackPolicy, ModelRouter
+    from models.scripted import ScriptedModel
+
+    qt = QApplication([])
+    settings = load_settings().model_copy(update={"max_steps": 4})
+    ws = settings.default_workspace
+    ws.mkdir(parents=True, exist_ok=True)
+    (ws / "notes.txt").write_text("buy milk\ncall Ana about the report\n")
+
+    # Tray: the icon's states and the menu.
+    strip = QPixmap(5 * 72, 72)
+    strip.fill(QColor("#f1f3f4"))
+    p = QPainter(strip)
+    for i, state in enumerate(STATES):
+        p.drawPixmap(i * 72 + 4, 4, state_pixmap(state, 64))
+    p.end()
+    strip.save(str(DOCS / "tray-states.png"))
+    tray = Tray()
+    tray.set_recent_runs(
+        [
+            {"id": "a", "goal": "Read notes.txt and tell me what it says", "outcome": "success"},
+            {"id": "b", "goal": "sort my downloads by type", "outcome": "stopped"},
+        ]  # fmt: skip
+    )
+    tray.set_state("working")
+    tray.menu.popup(QPoint(200, 200))
+    save(tray.menu, "tray-menu.png")
+    tray.menu.hide()
+
+    # Palette: idle with suggestions, then a real run of the embedded model.
+    app = DeskhandApp(settings, session="x11", use_tray=False, use_hotkeys=False)
+    app.approver.requested.connect(lambda pending: pending.settle("deny"))
+    app.start()
+    wait(app.worker.signals.model_ready)
+    app.palette.set_recent_goals(
+        [
+            "Read notes.txt and tell me what it says",
+            "sort my downloads by type",
+            "rename the photos from last week by date",
+        ]  # fmt: skip
+    )
+    app.palette.summon()
+    app.palette.field.setText("")
+    app.palette._refresh_suggestions()
+    save(app.palette, "palette-idle.png")
+    app.palette.field.setText("Read notes.txt and tell me what it says")
+    wait(
+        app.worker.signals.engine_event,
+        app.palette._submit,
+        check=lambda e: isinstance(e, RunFinished),
+    )
+    save(app.palette, "palette-run.png")
+    app.shutdown()
+
+    # Approval: a scripted write, so that the policy asks.
+    write = {"thought": "save the list", "tool": "files.write",
+             "args": {"path": "todo.txt", "content": "buy milk"}}  # fmt: skip
+    model = ScriptedModel([write, {"thought": "done", "tool": "finish", "args": {"message": "ok"}}])
+    ask = DeskhandApp(
+        settings,
+        session="x11",
+        use_tray=False,
+        use_hotkeys=False,
+        open_model=lambda s: ModelRouter(model, None, FallbackPolicy(remote_allowed=False)),
+    )
+    ask.start()
+    ask.palette.summon()
+    ask.palette.field.setText("Save my todo list")
+    (pending,) = wait(ask.approver.requested, ask.palette._submit)
+    save(ask.palette, "palette-approval.png")
+    save(ask.dialogs[id(pending)], "approval.png")
+    wait(ask.worker.signals.busy_changed, lambda: pending.settle("once"), check=lambda b: not b)
+
+    # History: the runs above, one with feedback.
+    ask.show_history()
+    window = ask.history_window
+    assert window is not None
+    wait(window.run_shown)
+    window.bad.setChecked(True)
+    window.note.setText("it should have asked where to save it")
+    wait(window.feedback_saved, window.submit_feedback)
+    settle(500)
+    save(window, "history.png")
+    ask.shutdown()
+    qt.processEvents()
+
+
+if __name__ == "__main__":
+    main()
