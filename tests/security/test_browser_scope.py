@@ -133,7 +133,10 @@ def test_with_typing_allowed_the_page_still_cannot_take_the_agent_elsewhere(
         assert 'textbox "Verification code" value="1234"' in r.result.output
     # An HTTP redirect is not seen by the request guard: the page is taken back at once.
     assert "localhost is not an approved site; it was taken back" in done[3].result.output
-    assert site.reached("localhost") == ["/steal"]  # the one redirect, which sent no data
+    # The one redirect, which sent no data. Chromium may also ask that host for
+    # /favicon.ico before the page is taken back (a race; it carries no page data either).
+    reached = [p for p in site.reached("localhost") if p != "/favicon.ico"]
+    assert reached == ["/steal"]
     assert all("You reached" not in m.content for p in run.prompts for m in p)
     # A grant to type is not a grant to type secrets.
     assert done[4].result.kind == "denied"
