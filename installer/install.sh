@@ -15,9 +15,11 @@ cd "$here"
 venv="${DESKHAND_VENV:-.venv}"
 python="${PYTHON:-python3}"
 test_mode=0
+list_only=0
 for arg in "$@"; do
   case "$arg" in
     --test) test_mode=1 ;;
+    --list-packages) list_only=1 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -31,6 +33,11 @@ command -v c++ >/dev/null || base_pkgs+=(build-essential)
 test_pkgs=(chromium xvfb xauth xdotool x11-utils fonts-dejavu-core libtk8.6 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0
   libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1 libdbus-1-3)
+
+if [ $list_only -eq 1 ]; then   # the apt packages of `--test`, one line (used by .ci/run)
+  echo "${base_pkgs[@]+"${base_pkgs[@]}"}" "${test_pkgs[@]}"
+  exit 0
+fi
 
 install_system() {
   local pkgs=("$@") missing=()
