@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,9 +140,18 @@ def file_tool(settings: Settings, roots: Sequence[Path]) -> FileTool:
     return FileTool(Workspace(tuple(roots)), settings.undo_dir)
 
 
-def browser_tool(settings: Settings, roots: Sequence[Path], goal: str = "") -> BrowserTool:
+def browser_tool(
+    settings: Settings,
+    roots: Sequence[Path],
+    goal: str = "",
+    *,
+    secrets: Collection[str] | None = None,
+) -> BrowserTool:
     """The browser tool. Nothing starts here: the browser is launched (and playwright
-    imported) by the first action that needs it, on the thread that runs the task."""
+    imported) by the first action that needs it, on the thread that runs the task.
+
+    `secrets`: the only keyring names it may type (a task file's ``secrets``); None lets
+    it look up any name (an interactive run, where typing one is still asked about)."""
     b = settings.browser
     options = LaunchOptions(
         executable=b.executable,
@@ -159,7 +169,7 @@ def browser_tool(settings: Settings, roots: Sequence[Path], goal: str = "") -> B
     return BrowserTool(
         opener,
         Workspace(tuple(roots)),
-        secrets=_keyring_secret,
+        secrets=_keyring_secret if secrets is None else _declared_secrets(secrets),
         budget_tokens=b.observation_tokens,
         goal=goal,
     )
@@ -170,6 +180,20 @@ def _keyring_secret(name: str) -> str | None:
         return get_secret(name)
     except SecretStoreError as exc:
         raise ToolFailure("secret_store", str(exc)) from exc
+
+
+def _declared_secrets(names: Collection[str]) -> Callable[[str], str | None]:
+    allowed = frozenset(names)
+
+    def lookup(name: str) -> str | None:
+        if name not in allowed:
+            raise ToolFailure(
+                "undeclared_secret",
+                f"secret {name!r} is not one this task declares (its 'secrets' field)",
+            )
+        return _keyring_secret(name)
+
+    return lookup
 
 
 def start_url_grant(url: str) -> Rule:
@@ -223,6 +247,44 @@ def wants_shell(grants: Sequence[Rule]) -> bool:
 
 def shell_tool(roots: Sequence[Path], stop: threading.Event | None = None) -> ShellTool:
     return ShellTool(Workspace(tuple(roots)), stop=stop)
+
+
+@dataclass(slots=True)
+class RunTools:
+    """The tools one run gets beyond the file tool (None: not given). `close` ends what
+    they started (the browser), on the thread that used them; call it whatever happens."""
+
+    browser: BrowserTool | None = None
+    shell: ShellTool | None = None
+    gui: GuiTool | None = None
+
+    def registry(self, settings: Settings, roots: Sequence[Path]) -> Registry:
+        return registry(settings, roots, self.browser, gui=self.gui, shell=self.shell)
+
+    def close(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
+
+
+def run_tools(
+    settings: Settings,
+    roots: Sequence[Path],
+    grants: Sequence[Rule],
+    *,
+    goal: str = "",
+    start_url: str | None = None,
+    browser: bool = False,
+    gui: GuiTool | None = None,
+    stop: threading.Event | None = None,
+    secrets: Collection[str] | None = None,
+) -> RunTools:
+    """The tools of a run with these grants: the browser when `browser` is asked for or
+    `wants_browser`, the shell when `wants_shell`. Nothing starts here."""
+    shell = shell_tool(roots, stop) if wants_shell(grants) else None
+    web = None
+    if browser or wants_browser(grants, start_url):
+        web = browser_tool(settings, roots, goal, secrets=secrets)
+    return RunTools(web, shell, gui)
 
 
 def registry(

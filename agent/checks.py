@@ -6,35 +6,40 @@ whether it held, and one line saying why. The kinds:
     file_exists          the path exists (a file or a folder)
     file_contains        the file's text contains the given text
     count_matching       the number of paths matching a glob is within the bounds
-    command_exits_zero   a shell command run in the workspace exits with status 0
-    page_contains        (needs the browser tool, issue 3; reported as failed until then)
+    command_exits_zero   a command run in the workspace by the shell tool exits with status 0
+    page_contains        the text of the run's browser page (or of the page at `url`,
+                         opened in that browser) contains the given text
 
 Invariants:
 - Paths and globs are relative to the first workspace root and are resolved through
   `tools.paths.Workspace`: a check never looks outside the workspace (``..``, absolute
   paths elsewhere and symlinks that point out fail the check, they are not followed).
-- A command runs only when the run's policy allows ``shell.exec`` for exactly that
-  command line (a task grants it with ``permissions: ["shell.exec:COMMAND"]``); a policy
-  that would ask or deny fails the check with the reason, since nobody is there to ask.
-  The command gets a timeout, its own process group (killed whole on timeout), no stdin,
+- A command runs through the shell tool (tools/shell.py) under its rules: no shell, so
+  shell syntax (``;``, ``|``, ``>``, ``$( )``) fails the check unrun; the policy judges the
+  re-joined command line, and it runs only when ``shell.exec`` is allowed for it (a task
+  grants it with ``permissions: ["shell.exec:COMMAND"]``); a policy that would ask or deny
+  fails the check with the reason, since nobody is there to ask. The command gets the
+  check's timeout, its own process group (killed whole on timeout or stop), no stdin,
   and its output is read back capped.
+- A page is read through the browser tool's own actions, under the same policy:
+  opening `url` needs ``browser.navigate`` allowed for its host, reading needs
+  ``browser.read`` (allowed by default). Only the first `EXTRACT_CHARS` characters of a
+  page's text are read, with typed secrets scrubbed from them.
 - Evaluating never raises for a check that cannot be judged (missing file, escape,
   timeout): that is a failed result. Bugs propagate.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
-import subprocess
-import sys
-import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
+
+from pydantic import ValidationError
 
 from agent.policy import Policy
 from agent.taskfile import (
@@ -45,8 +50,10 @@ from agent.taskfile import (
     FileExists,
     PageContains,
 )
-from tools.base import Effect, ToolFailure
+from tools.base import ToolFailure, ToolResult, ToolSpec
+from tools.browser.tool import EXTRACT_CHARS, BrowserTool
 from tools.paths import Workspace
+from tools.shell import ShellTool
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ log = logging.getLogger(__name__)
 READ_LIMIT_BYTES = 10_000_000
 #: count_matching stops counting here (the bounds are judged on the capped count).
 COUNT_LIMIT = 100_000
-#: How much of a command's output is kept for the detail line.
+#: How much of a command's output is kept (the detail line shows its last line).
 OUTPUT_LIMIT_BYTES = 4096
 _DETAIL_LIMIT = 200
 
@@ -70,17 +77,40 @@ class CheckResult:
         return {"kind": self.kind, "ok": self.ok, "detail": self.detail}
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    ws: Workspace
+    policy: Policy
+    browser: BrowserTool | None
+    stop: threading.Event | None
+
+
 def evaluate_checks(
-    checks: Sequence[Check], workspace: Workspace, policy: Policy
+    checks: Sequence[Check],
+    workspace: Workspace,
+    policy: Policy,
+    *,
+    browser: BrowserTool | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[CheckResult, ...]:
-    """Judge each check against the current state of `workspace`, in order."""
-    return tuple(evaluate_check(check, workspace, policy) for check in checks)
+    """Judge each check against the current state of `workspace` (and of the run's
+    `browser`), in order. Call it on the thread that used the browser."""
+    return tuple(
+        evaluate_check(check, workspace, policy, browser=browser, stop=stop) for check in checks
+    )
 
 
-def evaluate_check(check: Check, workspace: Workspace, policy: Policy) -> CheckResult:
+def evaluate_check(
+    check: Check,
+    workspace: Workspace,
+    policy: Policy,
+    *,
+    browser: BrowserTool | None = None,
+    stop: threading.Event | None = None,
+) -> CheckResult:
     kind = check.kind
     try:
-        ok, detail = _judge(check, workspace, policy)
+        ok, detail = _judge(check, _Context(workspace, policy, browser, stop))
     except ToolFailure as failure:
         ok, detail = False, failure.message
     except OSError as exc:
@@ -88,7 +118,8 @@ def evaluate_check(check: Check, workspace: Workspace, policy: Policy) -> CheckR
     return CheckResult(kind, ok, _line(detail))
 
 
-def _judge(check: Check, ws: Workspace, policy: Policy) -> tuple[bool, str]:
+def _judge(check: Check, ctx: _Context) -> tuple[bool, str]:
+    ws = ctx.ws
     if isinstance(check, FileExists):
         path = ws.resolve(check.path)
         if path.exists():
@@ -100,9 +131,9 @@ def _judge(check: Check, ws: Workspace, policy: Policy) -> tuple[bool, str]:
     if isinstance(check, CountMatching):
         return _count_matching(check, ws)
     if isinstance(check, CommandExitsZero):
-        return _command(check, ws, policy)
+        return _command(check, ctx)
     if isinstance(check, PageContains):
-        return False, "page_contains needs the browser tool (issue 3), which is not built yet"
+        return _page_contains(check, ctx)
     raise TypeError(f"unknown check {check!r}")
 
 
@@ -158,58 +189,72 @@ def _bounds(check: CountMatching) -> str:
     return " and ".join(parts)
 
 
-def _command(check: CommandExitsZero, ws: Workspace, policy: Policy) -> tuple[bool, str]:
-    effect = Effect("shell.exec", check.command, f"run {check.command}")
-    verdict = policy.decide(effect)
+def _command(check: CommandExitsZero, ctx: _Context) -> tuple[bool, str]:
+    tool = ShellTool(
+        ctx.ws, timeout_s=check.timeout_seconds, max_output=OUTPUT_LIMIT_BYTES, stop=ctx.stop
+    )
+    (spec,) = tool.specs()
+    try:
+        args = spec.args.model_validate({"command": check.command})
+    except ValidationError:
+        return False, "not run: the command is not one line of at most 1000 characters"
+    effect = spec.effect(args)  # ToolFailure for shell syntax: the check fails unrun
+    verdict = ctx.policy.decide(effect)
     if verdict.decision != "allow":
         return False, (
-            f"not run: shell.exec is not granted for {check.command!r} "
-            f'(add permissions: ["shell.exec:{check.command}"])'
+            f"not run: shell.exec is not granted for {effect.scope!r} "
+            f'(add permissions: ["shell.exec:{effect.scope}"])'
         )
-    code, output = run_command(check.command, ws.roots[0], check.timeout_seconds)
-    if code is None:
-        return False, f"{check.command!r} did not finish in {check.timeout_seconds:g} s"
-    last = output.strip().splitlines()[-1] if output.strip() else ""
-    tail = f": {last}" if last else ""
-    if code == 0:
-        return True, f"{check.command!r} exited 0{tail}"
-    return False, f"{check.command!r} exited {code}{tail}"
+    result = spec.run(args)
+    line = effect.scope
+    if result.kind == "timeout":
+        return False, f"{line!r} did not finish in {check.timeout_seconds:g} s"
+    if result.kind == "stopped":
+        return False, f"{line!r} was stopped with the run"
+    tail = _last_output_line(result)
+    if result.ok:
+        return True, f"{line!r} exited 0{tail}"
+    return False, f"{line!r} exited {result.data.get('exit_status')}{tail}"
 
 
-def run_command(command: str, cwd: Path, timeout: float) -> tuple[int | None, str]:
-    """Run a shell command line; its exit status (None on timeout) and the end of its
-    output (stdout and stderr together, at most `OUTPUT_LIMIT_BYTES`)."""
-    posix = sys.platform != "win32"
-    with tempfile.TemporaryFile() as sink:
-        # Output goes to a file, not a pipe: no deadlock, and memory stays bounded.
-        proc = subprocess.Popen(
-            command,
-            shell=True,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=posix,
+def _last_output_line(result: ToolResult) -> str:
+    """The command's last line of output, as ``": LINE"`` (the tool adds its own lines:
+    the command first, the exit status or a cut note last)."""
+    lines = [ln for ln in result.output.splitlines()[1:] if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("[exit status", "... output cut at"))]
+    last = lines[-1].strip() if lines and lines != ["(no output)"] else ""
+    return f": {last}" if last else ""
+
+
+def _page_contains(check: PageContains, ctx: _Context) -> tuple[bool, str]:
+    if ctx.browser is None:
+        return False, "this run has no browser to read a page with"
+    specs: dict[str, ToolSpec[Any]] = {s.name: s for s in ctx.browser.specs()}
+    if check.url is not None:
+        _allowed_run(specs["browser.open"], {"url": check.url}, ctx.policy)
+    read = _allowed_run(specs["browser.extract"], {"element": 0}, ctx.policy)
+    where = check.url or str(read.data.get("url") or "the open page")
+    if check.text in read.output:
+        return True, f"the page contains {_quote(check.text)}"
+    cut = f" (first {EXTRACT_CHARS} characters read)" if read.data.get("cut") else ""
+    return False, f"the page does not contain {_quote(check.text)}{cut}: {where}"
+
+
+def _allowed_run(spec: ToolSpec[Any], raw: dict[str, Any], policy: Policy) -> ToolResult:
+    """Run one browser action for a check when the policy allows it outright;
+    `ToolFailure` says why not."""
+    args = spec.args.model_validate(raw)
+    effect = spec.effect(args)
+    if policy.decide(effect).decision != "allow":
+        raise ToolFailure(
+            "denied",
+            f"not allowed: {effect.summary} needs {effect.capability} for {effect.scope!r} "
+            f'(add permissions: ["{effect.capability}:{effect.scope}"])',
         )
-        try:
-            code: int | None = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc, posix)
-            code = None
-        size = sink.seek(0, os.SEEK_END)
-        sink.seek(max(size - OUTPUT_LIMIT_BYTES, 0))
-        output = sink.read().decode("utf-8", "replace")
-    return code, output
-
-
-def _kill(proc: subprocess.Popen[bytes], posix: bool) -> None:
-    # The shell's children are in its process group: kill them all, not only the shell.
-    with contextlib.suppress(ProcessLookupError):
-        if posix:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover - Windows
-            proc.kill()
-    proc.wait()
+    result = spec.run(args)
+    if not result.ok:
+        raise ToolFailure(result.kind, result.output)
+    return result
 
 
 def _quote(text: str) -> str:

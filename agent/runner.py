@@ -15,6 +15,12 @@ Invariants:
 - A task that plans to use the model (a goal, an ``agent:`` step) or names one must
   resolve it up front; a model wanted only for a possible fallback may be missing, and
   that fallback then fails with the reason.
+- A run gets the tools its task uses (`task_tools`): the browser for a fixed
+  ``browser.*`` step, a ``page_contains`` check or a granted ``browser.*`` capability;
+  the shell when ``shell.exec`` is granted. Its browser may type only the secrets the
+  task declares, and is closed when the run ends (agent/taskrun.py).
+- A secret placeholder is accepted only where a tool resolves it at the moment of use
+  (`SECRET_ARGS`); anywhere else it would be used as the literal text, so it is refused.
 """
 
 from __future__ import annotations
@@ -35,9 +41,19 @@ from agent.approval import AlwaysDeny, Approver
 from agent.checks import CheckResult
 from agent.events import ChecksFinished, Event, RunFinished, RunStarted
 from agent.journal import Journal
+from agent.policy import Rule
 from agent.settings import Settings
 from agent.task import Limits
-from agent.taskfile import AgentStep, Problem, TaskFile, TaskFileError, ToolStep, load_task_file
+from agent.taskfile import (
+    OUTPUT_PLACEHOLDER,
+    AgentStep,
+    PageContains,
+    Problem,
+    TaskFile,
+    TaskFileError,
+    ToolStep,
+    load_task_file,
+)
 from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, run_task
 from models.router import ModelRouter
 from tools.base import ToolFailure
@@ -45,7 +61,11 @@ from tools.registry import Registry
 
 log = logging.getLogger(__name__)
 
-_SECRET = re.compile(r"\{\{\s*secrets\.")
+_SECRET = re.compile(r"\{\{\s*(secrets\.|secret:)")
+_INPUT = re.compile(r"\{\{\s*inputs\.")
+#: The arguments in which a tool resolves secret placeholders itself, at the moment of use
+#: (tools/browser/placeholders.py); the value never reaches the journal or the model.
+SECRET_ARGS = {"browser.type": "text"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,9 @@ def prepare(
     """Check everything that can be checked before the run; raise TaskFileError or BadInput."""
     roots = assemble.workspace_roots(settings, workspace)
     rules = task.grants(roots) + assemble.permission_rules(settings, grants, roots)
-    registry = assemble.registry(settings, roots)
+    stop = stop if stop is not None else threading.Event()
+    tools = task_tools(task, settings, roots, rules, stop=stop)
+    registry = tools.registry(settings, roots)
     check_steps(task, registry, source)
     failure: StepFailure = on_step_failure or task.on_step_failure
     open_model, model_name = _model(settings, task, model, fallback=failure == "agent")
@@ -119,7 +141,31 @@ def prepare(
         model_name=model_name,
         context=context,
         on_step_failure=failure,
-        stop=stop if stop is not None else threading.Event(),
+        stop=stop,
+        tools=tools,
+    )
+
+
+def task_tools(
+    task: TaskFile,
+    settings: Settings,
+    roots: Sequence[Path],
+    rules: Sequence[Rule],
+    *,
+    stop: threading.Event | None = None,
+) -> assemble.RunTools:
+    """The tools a run of `task` gets beyond the file tool (nothing starts here)."""
+    uses_browser = any(
+        isinstance(s, ToolStep) and s.tool.startswith("browser.") for s in task.steps or ()
+    ) or any(isinstance(c, PageContains) for c in task.checks)
+    return assemble.run_tools(
+        settings,
+        roots,
+        rules,
+        goal=task.goal or task.name,
+        browser=uses_browser,
+        stop=stop,
+        secrets=task.secrets,
     )
 
 
@@ -157,13 +203,17 @@ def run_task_path(
     grants: Sequence[str] = (),
     max_steps: int | None = None,
     on_step_failure: StepFailure | None = None,
+    only_declared: bool = False,
 ) -> TaskReport:
     """Load, check and run one task file; call `on_event` with each event as it happens.
+
+    With `only_declared`, `overrides` the task does not declare as inputs are ignored
+    (the inbox's ``--set`` applies to every task that takes that input).
 
     Raises TaskFileError (the file) or BadInput (anything else the caller gave) before
     anything runs. A bug propagates after the run is journaled as an error.
     """
-    task = load_task_file(path, overrides)
+    task = load_task_file(path, overrides, only_declared=only_declared)
     plan = prepare(
         task,
         source=str(path),
@@ -230,17 +280,21 @@ def check_steps(task: TaskFile, registry: Registry, source: str) -> None:
             message = f"no tool {step.tool!r} (tools: {tools})"
             problems.append(Problem("schema", message, field=f"steps[{i}].tool"))
             continue
-        text = json.dumps(step.args)
-        if _SECRET.search(text):
+        misplaced = _misplaced_secret(step)
+        if misplaced is not None:
+            where = SECRET_ARGS.get(step.tool)
+            hint = f" (only in {where!r} here)" if where else ""
             message = (
-                "{{ secrets.NAME }} in a fixed step is not supported yet (nothing resolves it)"
+                f"a secret placeholder can only be typed by a tool that resolves it "
+                f"({', '.join(f'{t} {a}' for t, a in SECRET_ARGS.items())}){hint}"
             )
-            problems.append(Problem("placeholder", message, field=f"steps[{i}].args"))
+            problems.append(Problem("placeholder", message, field=f"steps[{i}].args.{misplaced}"))
             continue
-        if "{{" in text:  # inputs left unfilled (validating without --set): types unknown
+        if _INPUT.search(json.dumps(step.args)):  # inputs unfilled (validating without --set)
             continue
         try:
-            spec.args.model_validate(step.args)
+            # An output is text known only when the run gets there: judge the rest.
+            spec.args.model_validate(_without_outputs(step.args))
         except ValidationError as exc:
             message = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}"
@@ -249,6 +303,24 @@ def check_steps(task: TaskFile, registry: Registry, source: str) -> None:
             problems.append(Problem("schema", message, field=f"steps[{i}].args"))
     if problems:
         raise TaskFileError(source, problems)
+
+
+def _misplaced_secret(step: ToolStep) -> str | None:
+    """The first argument of `step` holding a secret placeholder its tool does not resolve."""
+    for name, value in step.args.items():
+        if _SECRET.search(json.dumps(value)) and SECRET_ARGS.get(step.tool) != name:
+            return name
+    return None
+
+
+def _without_outputs(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_outputs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_outputs(v) for v in value]
+    if isinstance(value, str):
+        return OUTPUT_PLACEHOLDER.sub("", value)
+    return value
 
 
 def default_max_steps(task: TaskFile, per_goal: int) -> int:
@@ -261,4 +333,12 @@ def default_max_steps(task: TaskFile, per_goal: int) -> int:
     )
 
 
-__all__ = ["TaskReport", "check_steps", "drive", "prepare", "run_task_path"]
+__all__ = [
+    "SECRET_ARGS",
+    "TaskReport",
+    "check_steps",
+    "drive",
+    "prepare",
+    "run_task_path",
+    "task_tools",
+]

@@ -22,9 +22,12 @@ with `agent` sub-goals), which `inputs` it takes (filled with ``--set name=value
 Placeholders: ``{{ inputs.NAME }}`` is replaced by the input's value in `goal`, in each
 step's `agent` text and `args` (an arg that is exactly one placeholder keeps the input's
 type), and in the text fields of `checks` (shell-quoted inside `command`). ``{{
-secrets.NAME }}`` must name an entry of `secrets` and is left in place: the executor
-resolves it from the keyring at the moment of use, so the model only sees the
-placeholder. Any other ``{{`` is an error. Substitution is one regular expression, not a
+secrets.NAME }}`` (or ``{{secret:NAME}}``, as the model writes it) must name an entry of
+`secrets` and is left in place: the tool that types it resolves it from the keyring at
+the moment of use, so the journal and the model only see the placeholder.
+``{{ outputs.NAME }}`` in a fixed step's `args` is left in place too and replaced, when
+that step runs, by the output of the earlier fixed step that has ``save_as: NAME`` (for
+example the text `browser.extract` read from a page). Any other ``{{`` is an error. Substitution is one regular expression, not a
 template engine: a task file is data, and dropping one into the watched inbox must never
 run template code (loops, filters, attribute access) or take unbounded time.
 `permissions` are not rendered, so what a task may do can be read off the file.
@@ -89,7 +92,11 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOOL = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 # No braces inside, so a text full of "{{" is scanned in linear time.
 _PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
-_REFERENCE = re.compile(r"\s*(inputs|secrets)\.([A-Za-z_][A-Za-z0-9_]*)\s*\Z")
+_REFERENCE = re.compile(
+    r"\s*(?:(inputs|secrets|outputs)\.([A-Za-z_][A-Za-z0-9_]*)|secret:\s*([A-Za-z_][A-Za-z0-9_]*))\s*\Z"
+)
+#: ``{{ outputs.NAME }}``, as it stays in a loaded file until its step runs.
+OUTPUT_PLACEHOLDER = re.compile(r"\{\{\s*outputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 InputType = Literal["str", "int", "float", "bool", "path"]
 InputValue = str | int | float | bool
@@ -208,6 +215,10 @@ class ToolStep(_Model):
 
     tool: str = Field(pattern=_TOOL, description="a tool name, e.g. files.move")
     args: dict[str, JsonValue] = Field(default_factory=dict)
+    save_as: Annotated[str, AfterValidator(_check_name)] | None = Field(
+        default=None,
+        description="a name: later fixed steps' args get this step's output as {{ outputs.NAME }}",
+    )
 
 
 class AgentStep(_Model):
@@ -342,6 +353,9 @@ class TaskFile(_Model):
             raise _field_error("goal", "give a goal, or steps")
         if len(set(self.secrets)) != len(self.secrets):
             raise _field_error("secrets", "a secret is listed twice")
+        saved = [s.save_as for s in self.steps or () if isinstance(s, ToolStep) and s.save_as]
+        if len(set(saved)) != len(saved):
+            raise _field_error("steps", "two steps have the same save_as name")
         return self
 
     @property
@@ -362,11 +376,14 @@ def load_task_file(
     overrides: Mapping[str, str] | None = None,
     *,
     require_inputs: bool = True,
+    only_declared: bool = False,
 ) -> TaskFile:
     """Read and validate a task file, filling its inputs from `overrides` (``--set``).
 
     With ``require_inputs=False`` (for ``deskhand validate``) inputs without a value are
-    not an error and their placeholders stay in place.
+    not an error and their placeholders stay in place. With ``only_declared=True`` (the
+    inbox's ``--set``, shared by every task) an override the task does not declare is
+    ignored instead of being an error.
     """
     source = os.fspath(path)
     try:
@@ -376,7 +393,9 @@ def load_task_file(
         raise TaskFileError(
             source, [Problem("unreadable", f"cannot read it: {exc.strerror or exc}")]
         ) from exc
-    return parse_task_text(data, source, overrides, require_inputs=require_inputs)
+    return parse_task_text(
+        data, source, overrides, require_inputs=require_inputs, only_declared=only_declared
+    )
 
 
 def parse_task_text(
@@ -385,6 +404,7 @@ def parse_task_text(
     overrides: Mapping[str, str] | None = None,
     *,
     require_inputs: bool = True,
+    only_declared: bool = False,
 ) -> TaskFile:
     """Validate a task file's text (bytes are read as UTF-8, with or without a BOM);
     `source_name` names it in error messages."""
@@ -403,7 +423,10 @@ def parse_task_text(
         message = f"a task file is a mapping of fields (name, goal or steps, ...), not {got}"
         raise TaskFileError(source_name, [Problem("schema", message, line=lines.get((), 1))])
     raw = _validate(root, source_name, lines)
-    values = _resolve_inputs(raw, overrides or {}, require_inputs, source_name, lines)
+    given = dict(overrides or {})
+    if only_declared:
+        given = {k: v for k, v in given.items() if k in raw.inputs}
+    values = _resolve_inputs(raw, given, require_inputs, source_name, lines)
     rendered, problems = _Renderer(raw, values, lines).document(root)
     if problems:
         raise TaskFileError(source_name, problems)
@@ -725,6 +748,9 @@ class _Renderer:
         self._values = values
         self._lines = lines
         self._problems: list[Problem] = []
+        #: save_as names of the fixed steps rendered so far; None outside a step's args.
+        self._saved: set[str] = set()
+        self._outputs: set[str] | None = None
 
     def document(self, root: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
         # `root` has passed validation, so steps and checks are lists of mappings.
@@ -740,7 +766,13 @@ class _Renderer:
     def _step(self, step: dict[str, Any], path: _Path) -> dict[str, Any]:
         out = dict(step)
         if "tool" in step:
-            out["args"] = self._json(step.get("args", {}), (*path, "args"))
+            self._outputs = self._saved
+            try:
+                out["args"] = self._json(step.get("args", {}), (*path, "args"))
+            finally:
+                self._outputs = None
+            if isinstance(step.get("save_as"), str):
+                self._saved = self._saved | {step["save_as"]}
         else:
             out["agent"] = self._text(step["agent"], (*path, "agent"))
         return out
@@ -772,10 +804,20 @@ class _Renderer:
             if ref is None:
                 shown = match.group(0)[:40]
                 self._fail(
-                    path, f"{shown!r} is not {{{{ inputs.NAME }}}} or {{{{ secrets.NAME }}}}"
+                    path,
+                    f"{shown!r} is not {{{{ inputs.NAME }}}}, {{{{ secrets.NAME }}}} "
+                    "or {{ outputs.NAME }}",
                 )
                 return ""
-            space, name = ref.groups()
+            space, name = (
+                (ref.group(1), ref.group(2)) if ref.group(1) else ("secrets", ref.group(3))
+            )
+            if space == "outputs":
+                if self._outputs is None:
+                    self._fail(path, "{{ outputs.NAME }} works only in a fixed step's args")
+                elif name not in self._outputs:
+                    self._fail(path, f"no earlier fixed step has save_as: {name}")
+                return match.group(0)
             if space == "secrets":
                 if name not in self._task.secrets:
                     self._fail(path, f"secret {name!r} is not listed in 'secrets'")

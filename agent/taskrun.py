@@ -19,6 +19,12 @@ Invariants:
   the model chose are journaled also when the consumer stops iterating early.
   `RunFinished` is always the last event; `ChecksFinished` comes just before it.
 - Every step of the run, fixed or not, counts against the task's step budget.
+- The run's own tools (`assemble.RunTools`: the browser, the shell) serve its steps and
+  its checks (``page_contains`` reads that browser's page) and are closed when the run
+  ends, however it ends, on the thread that iterated it.
+- ``{{ outputs.NAME }}`` in a fixed step's args is replaced just before the step runs by
+  the output of the fixed step saved as NAME; when that step failed (or the model stood
+  in for it) there is no output and the run stops there with a clear failure.
 """
 
 from __future__ import annotations
@@ -30,11 +36,12 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jinja2
 
 from agent.approval import Approver
+from agent.assemble import RunTools
 from agent.checks import CheckResult, evaluate_checks
 from agent.events import (
     ActionFinished,
@@ -53,7 +60,7 @@ from agent.loop import Segment, model_steps
 from agent.policy import Policy, Rule
 from agent.prompt import Transcript
 from agent.task import Limits
-from agent.taskfile import AgentStep, TaskFile, ToolStep
+from agent.taskfile import OUTPUT_PLACEHOLDER, AgentStep, TaskFile, ToolStep
 from models.base import ModelError, Usage
 from models.router import ModelRouter
 from tools.base import ToolResult
@@ -86,6 +93,8 @@ class TaskRun:
     context: Callable[[], str]
     on_step_failure: StepFailure = "stop"
     stop: threading.Event = field(default_factory=threading.Event)
+    #: The browser and shell this run was given (its registry holds their actions).
+    tools: RunTools = field(default_factory=RunTools)
 
 
 @dataclass(slots=True)
@@ -97,6 +106,8 @@ class _Progress:
     last_step: int = 0
     replayed: int = 0
     router: ModelRouter | None = None
+    #: Outputs of fixed steps with ``save_as``, by name.
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +140,13 @@ def run_task(plan: TaskRun, journal: Journal) -> Generator[Event, None, None]:
         end = yield from _steps(plan, progress, executor, journal)
         if task.checks and end.outcome in ("success", "failed"):
             policy = Policy.for_workspace(plan.roots, plan.rules)
-            checks = evaluate_checks(task.checks, Workspace(plan.roots), policy)
+            checks = evaluate_checks(
+                task.checks,
+                Workspace(plan.roots),
+                policy,
+                browser=plan.tools.browser,
+                stop=plan.stop,
+            )
             end = _judged(end, checks)
     except GeneratorExit:
         end = _End("stopped", "the caller stopped the run")
@@ -147,8 +164,11 @@ def run_task(plan: TaskRun, journal: Journal) -> Generator[Event, None, None]:
                 checks=[c.to_json() for c in checks],
             )
         finally:
-            if progress.router is not None:
-                progress.router.close()
+            try:
+                plan.tools.close()
+            finally:
+                if progress.router is not None:
+                    progress.router.close()
     if checks:
         yield ChecksFinished(run_id, checks)
     seconds = time.monotonic() - progress.started
@@ -187,7 +207,22 @@ def _steps(
                 return _End(segment.outcome, segment.message)
             message = segment.message
             continue
-        result = yield from _fixed(progress, executor, item, n)
+        args, missing = _with_outputs(item.args, progress.outputs)
+        if missing is not None:
+            failure = (
+                f"step {n} ({item.tool}) needs the output saved as {missing!r}, "
+                "and the step that saves it did not give one"
+            )
+            journal.record_event(
+                progress.run_id,
+                "step_failed",
+                {"step": n, "tool": item.tool, "kind": "missing_output", "error": failure},
+                step_idx=progress.last_step,
+            )
+            return _End("failed", failure)
+        result = yield from _fixed(progress, executor, item, n, args)
+        if result.ok and item.save_as:
+            progress.outputs[item.save_as] = result.output
         if result.finish:
             return _End("success", result.output)
         if not result.ok:
@@ -207,15 +242,39 @@ def _halt(plan: TaskRun, progress: _Progress) -> _End | None:
     return None
 
 
+def _with_outputs(
+    args: dict[str, Any], outputs: dict[str, str]
+) -> tuple[dict[str, Any], str | None]:
+    """`args` with each ``{{ outputs.NAME }}`` replaced, and the first name with no output."""
+    missing: list[str] = []
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, str):
+            return OUTPUT_PLACEHOLDER.sub(lambda m: _output(m.group(1)), value)
+        return value
+
+    def _output(name: str) -> str:
+        if name not in outputs:
+            missing.append(name)
+            return ""
+        return outputs[name]
+
+    filled = fill(args)
+    return filled, (missing[0] if missing else None)
+
+
 def _fixed(
-    progress: _Progress, executor: Executor, item: ToolStep, n: int
+    progress: _Progress, executor: Executor, item: ToolStep, n: int, args: dict[str, Any]
 ) -> Generator[Event, None, ToolResult]:
     """One fixed step through the executor: no model, so no model id and no usage."""
     run_id = progress.run_id
     progress.last_step += 1
     idx = progress.last_step
     thought = f"step {n} of the task file"
-    args = dict(item.args)
     yield StepStarted(run_id, idx)
     yield ActionProposed(run_id, idx, thought, item.tool, args, "", Usage())
     started = time.perf_counter()

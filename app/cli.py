@@ -27,7 +27,7 @@ from agent.events import Event, RunFinished
 from agent.journal import Journal, UnknownRun
 from agent.loop import Engine, run
 from agent.recorder import SaveError, save_run
-from agent.runner import TaskReport, check_steps, run_task_path
+from agent.runner import TaskReport, check_steps, run_task_path, task_tools
 from agent.settings import Settings, SettingsError, is_interactive, load_settings
 from agent.task import Limits, Task
 from agent.taskfile import TaskFile, TaskFileError, load_task_file
@@ -146,7 +146,6 @@ def run_command(
         gui_tool = assemble.gui_tool(settings, stop) if gui else None
     except BadInput as exc:
         fail(str(exc))
-    shell = assemble.shell_tool(roots, stop) if assemble.wants_shell(grants) else None
     approver = _approver(yes, as_json)
     journal = _journal(settings)
     try:
@@ -155,31 +154,31 @@ def run_command(
         fail(f"cannot open model {entry.name}: {exc}")
     files = assemble.file_tool(settings, roots)
     context = "Workspace contents:\n" + files.listing(".")
-    browser = None
-    if assemble.wants_browser(grants, start_url):
-        browser = assemble.browser_tool(settings, roots, goal)
-    if browser is not None and start_url is not None:
-        try:
-            context = f"The browser shows this page:\n{browser.start(start_url)}\n\n{context}"
-        except ToolFailure as failure:
-            browser.close()
-            router.close()
-            journal.close()
-            fail(f"cannot open {start_url}: {failure.message}")
-    task = Task(
-        goal=goal,
-        workspace=roots,
-        grants=grants,
-        limits=Limits(max_steps=max_steps or settings.max_steps, max_seconds=settings.max_seconds),
-        context=context,
+    tools = assemble.run_tools(
+        settings, roots, grants, goal=goal, start_url=start_url, gui=gui_tool, stop=stop
     )
-    tools = assemble.registry(settings, roots, browser, gui=gui_tool, shell=shell)
-    engine = Engine(router, tools, journal, approver, stop=stop)
     try:
+        if tools.browser is not None and start_url is not None:
+            try:
+                shown = tools.browser.start(start_url)
+            except ToolFailure as failure:
+                router.close()
+                journal.close()
+                fail(f"cannot open {start_url}: {failure.message}")
+            context = f"The browser shows this page:\n{shown}\n\n{context}"
+        task = Task(
+            goal=goal,
+            workspace=roots,
+            grants=grants,
+            limits=Limits(
+                max_steps=max_steps or settings.max_steps, max_seconds=settings.max_seconds
+            ),
+            context=context,
+        )
+        engine = Engine(router, tools.registry(settings, roots), journal, approver, stop=stop)
         finished = _drive(run(task, engine), engine.stop, as_json)
     finally:
-        if browser is not None:
-            browser.close()
+        tools.close()
     router.close()
     journal.close()
     raise typer.Exit(0 if finished is not None and finished.outcome == "success" else 1)
@@ -307,12 +306,14 @@ def validate_command(
 ) -> None:
     """Check task files without running them: one line per problem; exit 2 if any."""
     settings = _settings()
-    registry = assemble.registry(settings, (settings.default_workspace,))
+    roots = (settings.default_workspace,)
     bad = 0
     for path in files:
         try:
             task = load_task_file(path, require_inputs=False)
-            check_steps(task, registry, str(path))
+            # The tools a run of this task would get (the browser for browser.* steps, ...).
+            tools = task_tools(task, settings, roots, task.grants(roots))
+            check_steps(task, tools.registry(settings, roots), str(path))
         except TaskFileError as exc:
             bad += 1
             for problem in exc.problems:

@@ -210,7 +210,7 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.task.yaml"
     bad.write_text(
         "name: bad\nsteps:\n  - {tool: files.copy, args: {source: a}}\n"
-        "  - {tool: browser.open, args: {url: 'http://x'}}\n"
+        "  - {tool: shell.run, args: {command: ls}}\n"
     )
     worse = tmp_path / "worse.task.yaml"
     worse.write_text("name: worse\ngoal: x\nchecks:\n  - {kind: file_exits, path: a}\n")
@@ -219,7 +219,7 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 4 and "Traceback" not in proc.stderr
     assert lines[0].startswith(f"{bad}: steps[0].args: destination")
-    assert lines[1].startswith(f"{bad}: steps[1].tool: no tool 'browser.open'")
+    assert lines[1].startswith(f"{bad}: steps[1].tool: no tool 'shell.run'")
     assert lines[2].startswith(f"{worse}:4") and "did you mean 'file_exists'" in lines[2]
     assert lines[3].endswith("tidy-logs.task.yaml: ok")
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pages.server import make_tool, serve_pages
 
 from agent.checks import CheckResult, evaluate_check, evaluate_checks
-from agent.policy import Policy, parse_grant
+from agent.policy import Policy, Rule, parse_grant
 from agent.taskfile import CommandExitsZero, CountMatching, FileContains, FileExists, PageContains
 from tools.paths import Workspace
 
@@ -108,22 +109,39 @@ def test_command_without_a_grant_is_not_run(ws: Path) -> None:
 
 
 def test_granted_commands_run_in_the_workspace(ws: Path) -> None:
-    command = "test -f notes.txt && echo found"
-    check = CommandExitsZero(kind="command_exits_zero", command=command)
-    result = judge(check, ws, f"shell.exec:{command}")
-    assert result.ok and result.detail.endswith("exited 0: found")
+    check = CommandExitsZero(kind="command_exits_zero", command="grep -c week reports/a.md")
+    result = judge(check, ws, "shell.exec:grep -c week reports/a.md")
+    assert result.ok and result.detail == "'grep -c week reports/a.md' exited 0: 1"
     # A pattern's * never stretches over a shell operator (agent/policy.py).
-    assert not judge(check, ws, "shell.exec:test -f *").ok
-    failing = CommandExitsZero(kind="command_exits_zero", command="echo oops >&2; exit 3")
+    failing = CommandExitsZero(kind="command_exits_zero", command="sh -c 'echo oops >&2; exit 3'")
+    assert not judge(failing, ws, "shell.exec:sh -c *").ok
     result = judge(failing, ws, "shell.exec")
     assert not result.ok and "exited 3: oops" in result.detail
+
+
+@pytest.mark.parametrize(
+    "command", ["touch ran.txt; true", "touch ran.txt && true", "true > ran.txt"]
+)
+def test_commands_run_under_the_shell_tools_rules(ws: Path, command: str) -> None:
+    """No shell runs: shell syntax fails the check unrun, even with shell.exec granted."""
+    result = judge(CommandExitsZero(kind="command_exits_zero", command=command), ws, "shell.exec")
+    assert not result.ok and "shell operators are not supported" in result.detail
+    assert not (ws / "ran.txt").exists()
+
+
+def test_a_command_the_policy_would_ask_about_is_not_run(ws: Path) -> None:
+    rules = [Rule("shell.exec", "*", "ask", source="config")]
+    check = CommandExitsZero(kind="command_exits_zero", command="touch ran.txt")
+    result = evaluate_check(check, Workspace((ws,)), Policy.for_workspace((ws,), rules))
+    assert not result.ok and 'add permissions: ["shell.exec:touch ran.txt"]' in result.detail
+    assert not (ws / "ran.txt").exists()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_command_past_its_timeout_is_killed_with_its_children(ws: Path) -> None:
     check = CommandExitsZero(
         kind="command_exits_zero",
-        command="sleep 30 & echo $! > child.pid; wait",
+        command="sh -c 'sleep 30 & echo $! > child.pid; wait'",
         timeout_seconds=0.5,
     )
     started = time.monotonic()
@@ -150,16 +168,51 @@ def _dead(pid: int, timeout: float = 10.0) -> bool:
 
 def test_output_is_capped_and_the_detail_is_one_line(ws: Path) -> None:
     check = CommandExitsZero(
-        kind="command_exits_zero", command="head -c 3000000 /dev/zero | tr '\\0' x; echo; echo end"
+        kind="command_exits_zero",
+        command="sh -c \"head -c 3000000 /dev/zero | tr '\\0' x; echo; echo end\"",
     )
     result = judge(check, ws, "shell.exec")
-    assert result.ok and result.detail.endswith("end")
+    assert result.ok and result.detail.startswith("'sh -c ")
     assert len(result.detail) <= 200 and "\n" not in result.detail
 
 
-def test_page_contains_needs_the_browser(ws: Path) -> None:
+def test_page_contains_needs_a_browser(ws: Path) -> None:
     result = judge(PageContains(kind="page_contains", text="Welcome"), ws)
-    assert not result.ok and "browser tool (issue 3)" in result.detail
+    assert not result.ok and "no browser" in result.detail
+
+
+def test_page_contains_reads_the_real_page(ws: Path) -> None:
+    """Real headless Chromium on a page served from loopback, through the tool's actions."""
+    with serve_pages() as site:
+        tool = make_tool(ws)
+        try:
+            url = site.url("form.html")
+
+            def page(text: str, *grants: str, url: str | None = url) -> CheckResult:
+                check = PageContains(kind="page_contains", url=url, text=text)
+                rules = [parse_grant(g, (ws,)) for g in grants]
+                policy = Policy.for_workspace((ws,), rules)
+                return evaluate_check(check, Workspace((ws,)), policy, browser=tool)
+
+            denied = page("Create your account")
+            assert not denied.ok and "browser.navigate" in denied.detail
+            assert 'add permissions: ["browser.navigate:127.0.0.1"]' in denied.detail
+            assert site.reached("127.0.0.1") == []  # refused before anything was opened
+            found = page("Create your account", "browser.navigate:127.0.0.1")
+            assert found.ok, found.detail
+            missing = page("Welcome back", "browser.navigate:127.0.0.1")
+            assert not missing.ok and "does not contain 'Welcome back'" in missing.detail
+            # Without a url: the page the run left open.
+            assert page("Fill in the form", url=None).ok
+            refused = evaluate_check(
+                PageContains(kind="page_contains", text="Sign up"),
+                Workspace((ws,)),
+                Policy.for_workspace((ws,), [Rule("browser.read", "*", "deny")]),
+                browser=tool,
+            )
+            assert not refused.ok and "browser.read" in refused.detail
+        finally:
+            tool.close()
 
 
 def test_evaluate_checks_keeps_the_order(ws: Path) -> None:

@@ -392,11 +392,9 @@ def test_an_event_consumer_that_raises_leaves_a_finished_run(settings: Settings,
 @pytest.mark.parametrize(
     "step, field, message",
     [
-        (
-            "{tool: browser.open, args: {url: 'http://x'}}",
-            "steps[0].tool",
-            "no tool 'browser.open'",
-        ),
+        ("{tool: files.teleport, args: {path: a}}", "steps[0].tool", "no tool 'files.teleport'"),
+        ("{tool: shell.run, args: {command: ls}}", "steps[0].tool", "no tool 'shell.run'"),
+        ("{tool: browser.open, args: {address: 'http://x'}}", "steps[0].args", "url"),
         ("{tool: files.write, args: {path: a.txt}}", "steps[0].args", "content: Field required"),
         ("{tool: files.write, args: {path: a, content: x, mode: w}}", "steps[0].args", "mode"),
     ],
@@ -414,16 +412,25 @@ def test_bad_fixed_steps_are_refused_before_anything_runs(
     assert not settings.journal_path.exists() or Journal(settings.journal_path).runs() == []
 
 
-def test_secrets_in_fixed_steps_are_refused_until_something_resolves_them(
-    settings: Settings, ws: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    "step, field",
+    [
+        ("{tool: files.write, args: {path: a.txt, content: '{{ secrets.token }}'}}", "content"),
+        ("{tool: files.write, args: {path: a.txt, content: 'x{{secret:token}}'}}", "content"),
+        ("{tool: browser.open, args: {url: 'http://h/{{ secrets.token }}'}}", "url"),
+    ],
+)
+def test_secrets_only_where_a_tool_resolves_them(
+    settings: Settings, ws: Path, tmp_path: Path, step: str, field: str
 ) -> None:
+    """Anywhere but browser.type's text the placeholder would be used as it is: refused."""
     path = tmp_path / "s.task.yaml"
-    path.write_text(
-        "name: s\nsecrets: [token]\nsteps:\n"
-        "  - {tool: files.write, args: {path: a.txt, content: '{{ secrets.token }}'}}\n"
-    )
-    with pytest.raises(TaskFileError, match="not supported yet"):
+    path.write_text(f"name: s\nsecrets: [token]\nsteps:\n  - {step}\n")
+    with pytest.raises(TaskFileError, match="only be typed by a tool that resolves it") as caught:
         run_task_path(path, settings=settings, workspace=[ws])
+    assert f"steps[0].args.{field}" in str(caught.value)
+    assert not (ws / "a.txt").exists()
+    assert not settings.journal_path.exists() or Journal(settings.journal_path).runs() == []
 
 
 @pytest.mark.parametrize(

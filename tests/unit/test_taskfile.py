@@ -434,7 +434,7 @@ def test_bad_grants_are_load_errors() -> None:
         ),
         (
             "name: a\ngoal: do {{ x }}\n",
-            "inbox/t.task.yaml:2: goal: '{{ x }}' is not {{ inputs.NAME }} or {{ secrets.NAME }}",
+            "inbox/t.task.yaml:2: goal: '{{ x }}' is not {{ inputs.NAME }}, {{ secrets.NAME }} or {{ outputs.NAME }}",
         ),
         (
             "name: a\ngoal: 'do {{ inputs.x'\ninputs: {x: {default: '1'}}\n",
