@@ -14,7 +14,7 @@ Invariants:
   outcomes stay interpretable after either changes.
 - A run left 'running' by a process that no longer exists is marked 'interrupted' by
   `mark_interrupted()`, which entry points call at start. Runs owned by this process or
-  by a live one are never touched.
+  by a live one (same pid and same process start time, agent/procs.py) are never touched.
 - A `Journal` belongs to the thread that opened it (sqlite3 enforces this); other threads
   and processes open their own `Journal` on the same file.
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import sqlite3
 import time
@@ -37,6 +36,8 @@ from types import TracebackType
 from typing import Any
 
 import sqlite_utils
+
+from agent import procs
 
 log = logging.getLogger(__name__)
 
@@ -152,28 +153,22 @@ def _m0002_step_sources(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m0003_owner_start(db: sqlite_utils.Database) -> None:
+    # The owning process's start time beside its pid, so a reused pid is not taken for
+    # the owner (agent/procs.py). NULL on older rows: those fall back to the pid alone.
+    _run_script(db, "ALTER TABLE runs ADD COLUMN pid_started REAL")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_step_sources", _m0002_step_sources),
+    ("0003_owner_start", _m0003_owner_start),
 ]
 
 
 def _new_run_id() -> str:
     """Short, and sorted by start time: ``20250131-142502-9f3a``."""
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if pid is None or pid <= 0:
-        # No owner recorded (or one os.kill would read as a process group): nobody owns it.
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
 
 
 _SQLITE_BUSY = 5
@@ -309,6 +304,7 @@ class Journal:
         tools_hash: str = "",
     ) -> str:
         """Record a new run owned by this process; return its id (sortable by start time)."""
+        owner_pid, owner_started = procs.me()
         row = {
             "goal": goal,
             "workspace": workspace,
@@ -317,7 +313,8 @@ class Journal:
             "task_json": task_json,
             "prompt_hash": prompt_hash,
             "tools_hash": tools_hash,
-            "pid": os.getpid(),
+            "pid": owner_pid,
+            "pid_started": owner_started,
             "started_at": time.time(),
         }
         while True:
@@ -366,13 +363,18 @@ class Journal:
         )
 
     def mark_interrupted(self) -> list[str]:
-        """Mark runs whose owning process died while they ran; return their ids."""
-        me = os.getpid()
+        """Mark runs whose owning process died while they ran; return their ids.
+
+        The owner is the recorded pid and that process's start time, so a pid reused by
+        another process (after a reboot, say) does not keep a dead run "running"."""
+        me = procs.me()
         marked: list[str] = []
         with self._tx() as conn:
-            rows = conn.execute("SELECT id, pid FROM runs WHERE status='running'").fetchall()
-            for run_id, pid in rows:
-                if pid == me or _pid_alive(pid):
+            rows = conn.execute(
+                "SELECT id, pid, pid_started FROM runs WHERE status='running'"
+            ).fetchall()
+            for run_id, pid, started in rows:
+                if (pid, started) == me or procs.owner_alive(pid, started):
                     continue
                 conn.execute(
                     "UPDATE runs SET status='interrupted', outcome='error', message=?,"

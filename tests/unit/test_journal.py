@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import agent.journal as journal_module
+from agent import procs
 from agent.journal import INTERRUPTED_MESSAGE, Journal, StepRecord, UnknownRun
 
 #: The real migrations, read before any test patches the list.
@@ -286,8 +287,11 @@ def test_mark_interrupted_only_touches_runs_of_dead_processes(journal: Journal) 
     finished_dead = _start(journal)
     journal.finish_run(finished_dead, outcome="success")
     dead_pid = _dead_pid()
-    for run_id, pid in ((dead, dead_pid), (finished_dead, dead_pid), (alive_elsewhere, 1)):
-        journal.db.execute("UPDATE runs SET pid = ? WHERE id = ?", [pid, run_id])
+    owners = ((dead, dead_pid, None), (finished_dead, dead_pid, None), (alive_elsewhere, 1, None))
+    for run_id, pid, started in owners:
+        journal.db.execute(
+            "UPDATE runs SET pid = ?, pid_started = ? WHERE id = ?", [pid, started, run_id]
+        )
 
     assert journal.mark_interrupted() == [dead]
 
@@ -303,6 +307,34 @@ def test_mark_interrupted_only_touches_runs_of_dead_processes(journal: Journal) 
     assert journal.run(alive_elsewhere)["status"] == "running"  # type: ignore[index]
     assert journal.run(finished_dead)["outcome"] == "success"  # type: ignore[index]
     assert journal.mark_interrupted() == []
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_running(journal: Journal) -> None:
+    # pid 1 is alive, but it is not the process that started this run: the recorded start
+    # time says the owner began an hour before pid 1 did.
+    reused = _start(journal)
+    live_owner = _start(journal)
+    pid1_started = procs.started_at(1)
+    assert pid1_started is not None and pid1_started > 0
+    journal.db.execute(
+        "UPDATE runs SET pid = 1, pid_started = ? WHERE id = ?", [pid1_started - 3600, reused]
+    )
+    journal.db.execute(
+        "UPDATE runs SET pid = 1, pid_started = ? WHERE id = ?", [pid1_started, live_owner]
+    )
+
+    assert journal.mark_interrupted() == [reused]
+    assert journal.run(live_owner)["status"] == "running"  # type: ignore[index]
+
+
+def test_a_run_records_its_owner_with_the_owners_start_time(journal: Journal) -> None:
+    run = journal.run(_start(journal))
+    assert run is not None
+    assert (run["pid"], run["pid_started"]) == procs.me()
+    assert procs.owner_alive(run["pid"], run["pid_started"])
+    assert not procs.owner_alive(run["pid"], run["pid_started"] - 60)
+    assert not procs.owner_alive(_dead_pid(), None)
+    assert not procs.owner_alive(0) and not procs.owner_alive(True)
 
 
 _CRASHING_CHILD = textwrap.dedent(
