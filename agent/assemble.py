@@ -169,7 +169,7 @@ def browser_tool(
     return BrowserTool(
         opener,
         Workspace(tuple(roots)),
-        secrets=_keyring_secret if secrets is None else _declared_secrets(secrets),
+        secrets=_keyring_secret if secrets is None else declared_secrets(secrets),
         budget_tokens=b.observation_tokens,
         goal=goal,
     )
@@ -182,7 +182,9 @@ def _keyring_secret(name: str) -> str | None:
         raise ToolFailure("secret_store", str(exc)) from exc
 
 
-def _declared_secrets(names: Collection[str]) -> Callable[[str], str | None]:
+def declared_secrets(names: Collection[str]) -> Callable[[str], str | None]:
+    """A keyring lookup that refuses every name but `names` (a task's ``secrets``), so
+    neither a fixed step nor the model can type a secret the task did not declare."""
     allowed = frozenset(names)
 
     def lookup(name: str) -> str | None:

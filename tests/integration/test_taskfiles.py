@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pages.server import serve_pages
 
 from agent import assemble
 from agent.approval import AlwaysAllow
@@ -164,11 +165,112 @@ def collect_notes(ws: Path, home: Path, model: Path) -> None:
     assert_policy_held(home, run_id, notes)
 
 
+def fill_form(ws: Path, home: Path, model: Path) -> None:
+    with serve_pages() as site:
+        proc = deskhand(
+            "run", str(TASKS / "fill-form.task.yaml"), "-w", str(ws), "--json",
+            "--model", str(model), "--set", f"url={site.url('form.html')}",
+            "--set", "full_name=Grace Hopper",
+        )  # fmt: skip
+    events = assert_well_formed(proc)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    checks = next(e for e in events if e["event"] == "ChecksFinished")["results"]
+    assert [c["ok"] for c in checks] == [True, True]
+    assert checks[0]["detail"] == "the page contains 'Thank you Grace Hopper'"
+    with journal(home) as j:
+        run = j.run(events[0]["run_id"])
+    assert run is not None and (run["replayed_steps"], run["model_steps"]) == (7, 0)
+    # The same task against a page without the form: the steps fail, so does the run.
+    with serve_pages() as site:
+        proc = deskhand(
+            "run", str(TASKS / "fill-form.task.yaml"), "-w", str(ws), "--json",
+            "--set", f"url={site.url('second.html')}",
+        )  # fmt: skip
+    events = assert_well_formed(proc)
+    assert proc.returncode == 1 and "step 2 (browser.type) failed" in events[-1]["message"]
+
+
+def collect_pages(ws: Path, home: Path, model: Path) -> None:
+    with serve_pages() as site:
+        proc = deskhand(
+            "run", str(TASKS / "collect-pages.task.yaml"), "-w", str(ws), "--json",
+            "--model", str(model), "--set", f"site={site.origin}",
+        )  # fmt: skip
+        reached = site.reached("127.0.0.1")
+    events = assert_well_formed(proc)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    text = (ws / "collected" / "pages.md").read_text()
+    assert text.index("Create your account") < text.index("The second page")
+    assert text.index("The second page") < text.index("The bottom of the page")
+    assert "{{" not in text
+    checks = next(e for e in events if e["event"] == "ChecksFinished")["results"]
+    assert [c["kind"] for c in checks if c["ok"]][-1] == "page_contains" and len(checks) == 4
+    assert all(c["ok"] for c in checks)
+    assert {"/pages/form.html", "/pages/second.html", "/pages/links.html"} <= set(reached)
+    # A page that is not there: the step's output is the 404-ish page, the checks say no.
+    other = ws.parent / "other"
+    other.mkdir()
+    with serve_pages() as site:
+        proc = deskhand(
+            "run", str(TASKS / "collect-pages.task.yaml"), "-w", str(other), "--json",
+            "--set", f"site={site.origin}/nowhere",
+        )  # fmt: skip
+    events = assert_well_formed(proc)
+    assert proc.returncode == 1 and "checks failed: file_contains" in events[-1]["message"]
+
+
+SECRET = "correct-horse-battery"
+
+
+def store_secret(name: str, value: str) -> None:
+    """Through the real keyring backend (keyrings.alt's file keyring under this test's
+    XDG_DATA_HOME, as tests/conftest.py sets it), in a process of its own like deskhand."""
+    code = f"from models.secrets import set_secret; set_secret({name!r}, {value!r})"
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ), timeout=60)
+
+
+def sign_in(ws: Path, home: Path, model: Path) -> None:
+    with serve_pages() as site:
+        url = f"url={site.url('login.html')}"
+        args = ["run", str(TASKS / "sign-in.task.yaml"), "-w", str(ws), "--json", "--set", url]
+        missing = deskhand(*args)
+        store_secret("site_password", SECRET)
+        proc = deskhand(*args, "--model", str(model))
+    # Without the secret in the keyring: a clear failure, and nothing was typed.
+    events = assert_well_formed(missing)
+    assert missing.returncode == 1
+    assert "no secret named 'site_password' in the keyring" in events[-1]["message"]
+    events = assert_well_formed(proc)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    checks = next(e for e in events if e["event"] == "ChecksFinished")["results"]
+    assert checks == [
+        {"kind": "page_contains", "ok": True, "detail": "the page contains 'Password accepted'"}
+    ]
+    # The page echoes the password: what came back holds the placeholder, never the value.
+    outputs = [e["result"]["output"] for e in events if e["event"] == "ActionFinished"]
+    assert "your password is {{secret:site_password}}" in outputs[-1]
+    assert SECRET not in proc.stdout + proc.stderr
+    for path in (home / "data").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    with journal(home) as j:
+        run = j.run(events[0]["run_id"])
+        approvals = j.approvals(events[0]["run_id"])
+    assert run is not None and SECRET not in json.dumps(run, default=str)
+    secret_use = [a for a in approvals if a["capability"] == "browser.secret"]
+    assert [(a["scope"].split()[1], a["decision"]) for a in secret_use] == [
+        ("site_password", "allow")
+    ]
+
+
 EXAMPLES: dict[str, Callable[[Path, Path, Path], None]] = {
     "archive-report.task.yaml": archive_report,
     "tidy-logs.task.yaml": tidy_logs,
     "sort-downloads.task.yaml": sort_downloads,
     "collect-notes.task.yaml": collect_notes,
+    "fill-form.task.yaml": fill_form,
+    "collect-pages.task.yaml": collect_pages,
+    "sign-in.task.yaml": sign_in,
 }
 NEEDS_MODEL = {"sort-downloads.task.yaml", "collect-notes.task.yaml"}
 
