@@ -7,6 +7,12 @@ signals, and ``--status``.
 Unattended runs have no one to ask: what a task file's `permissions` do not grant and the
 policy would ask about is denied.
 
+Inputs: ``--set NAME=VALUE`` (repeatable) gives every task that declares input NAME
+that value, like ``deskhand run FILE --set``; a task without that input ignores it (an
+inbox runs many kinds of task), and a value of the wrong type fails that task into
+failed/ with the message. A required input that no ``--set`` gives fails the task the
+same way. Values are fixed when the watcher starts.
+
 Exit status: 0 when the watcher did its job (with ``--once``: and everything it ran
 succeeded); 1 when ``--once`` filed something under failed/, or the folder failed (disk
 full, permissions); 2 on bad input; 130 after a second Ctrl-C (the task then running is
@@ -64,6 +70,13 @@ def watch_command(
         ),
     ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="With --status: print JSON.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="NAME=VALUE for every task that declares input NAME (others ignore it).",
+        ),
+    ] = None,
 ) -> None:
     """Run each *.task.yaml that lands in FOLDER once, one at a time, and file it under
     done/ or failed/ with NAME.result.json beside it. Ctrl-C stops after the current task."""
@@ -71,6 +84,7 @@ def watch_command(
     if not folder.is_dir():
         _fail(f"inbox folder does not exist or is not a folder: {folder}")
     folder = folder.resolve()
+    inputs = _inputs(set_ or [])
     if status:
         _print_status(read_status(folder), as_json)
         return
@@ -84,7 +98,7 @@ def watch_command(
     # watchdog logs an ERROR when its observer is stopped while reading events, a
     # harmless race inside watchdog on every shutdown; keep it off the user's terminal.
     logging.getLogger("watchdog").setLevel(logging.CRITICAL)
-    inbox = Inbox(folder, _runner(settings, roots), settle_seconds=settle, notify=_show)
+    inbox = Inbox(folder, _runner(settings, roots, inputs), settle_seconds=settle, notify=_show)
     if not once:
         out.print(
             f"watching {folder}: each *.task.yaml that lands here runs once "
@@ -102,12 +116,24 @@ def watch_command(
     raise typer.Exit(1 if once and inbox.counts[FAILED] else 0)
 
 
-def _runner(settings: Settings, roots: tuple[Path, ...]) -> RunTask:
+def _inputs(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            _fail(f"--set wants NAME=VALUE, got {pair!r}")
+        values[name.strip()] = value
+    return values
+
+
+def _runner(settings: Settings, roots: tuple[Path, ...], inputs: dict[str, str]) -> RunTask:
     def run(path: Path, *, stop: threading.Event, on_event: Callable[[Event], None]) -> TaskReport:
         return run_task_path(
             path,
             settings=settings,
             workspace=roots,
+            overrides=inputs,
+            only_declared=True,
             approver=AlwaysDeny(),
             stop=stop,
             on_event=on_event,

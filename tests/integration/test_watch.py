@@ -441,3 +441,38 @@ def test_sigterm_stops_after_the_current_task_and_leaves_nothing_half_moved(
         assert result["outcome"] == "stopped" and result["attempts"] == 1
         assert not list((inbox_dir / "processing").iterdir())
     assert not list((inbox_dir / ".deskhand-watch").iterdir())  # state file removed
+
+
+def test_set_gives_inputs_to_the_tasks_that_declare_them(inbox_dir: Path, tmp_path: Path) -> None:
+    """``deskhand watch --set``: each task that declares the input gets the value, a task
+    without it ignores it, and a value of the wrong type fails only that task, cleanly."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    takes = (
+        "name: takes\ninputs:\n  folder: {type: path}\n"
+        'permissions: ["fs.write:out-a"]\n'
+        "steps:\n  - {tool: files.make_folder, args: {path: '{{ inputs.folder }}'}}\n"
+        "checks:\n  - {kind: file_exists, path: '{{ inputs.folder }}'}\n"
+    )
+    typed = "name: typed\ninputs:\n  week: {type: int}\ngoal: archive week {{ inputs.week }}\n"
+    (inbox_dir / "a.task.yaml").write_text(takes)
+    (inbox_dir / "b.task.yaml").write_text(task_text("b"))
+    (inbox_dir / "c.task.yaml").write_text(typed)
+    proc = subprocess.run(
+        [DESKHAND, "watch", str(inbox_dir), "--once", "-w", str(workspace),
+         "--set", "folder=out-a", "--set", "week=soon"],
+        capture_output=True, text=True, timeout=WAIT,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert (workspace / "out-a").is_dir() and (workspace / "out-b").is_dir()
+    assert result_of(inbox_dir / "done" / "a.result.json")["outcome"] == "success"
+    assert result_of(inbox_dir / "done" / "b.result.json")["outcome"] == "success"
+    failed = result_of(inbox_dir / "failed" / "c.result.json")
+    assert "--set week='soon' is not an int" in json.dumps(failed)
+
+    bad = subprocess.run(
+        [DESKHAND, "watch", str(inbox_dir), "--once", "--set", "nothing"],
+        capture_output=True, text=True, timeout=WAIT,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "deskhand: --set wants NAME=VALUE, got 'nothing'"
