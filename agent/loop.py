@@ -40,7 +40,13 @@ from agent.journal import Journal
 from agent.policy import Policy
 from agent.prompt import Transcript, observation
 from agent.task import Limits, Task
-from models.base import ContextOverflow, ModelCancelled, ModelError, ModelOutputInvalid
+from models.base import (
+    Completion,
+    ContextOverflow,
+    ModelCancelled,
+    ModelError,
+    ModelOutputInvalid,
+)
 from models.router import ModelRouter, ModelSwitch
 from tools.registry import Registry
 
@@ -155,44 +161,19 @@ def model_steps(
 ) -> Generator[Event, None, Segment]:
     """Let the model act for at most `budget` steps, numbered from `first_step`, within
     the run `run_id` that `executor` journals to. Shared by `run` and the task-file runner."""
-    outcome: Outcome = "failed"
-    message = f"step budget of {budget} used up"
+    end: tuple[Outcome, str] = ("failed", f"step budget of {budget} used up")
     step, proposed = first_step - 1, 0
     for step in range(first_step, first_step + budget):
-        if stop.is_set():
-            outcome, message = "stopped", "stopped by the user"
-            break
-        if time.monotonic() - started > limits.max_seconds:
-            outcome, message = "failed", f"time budget of {limits.max_seconds:g} s used up"
+        halted = _halted(stop, limits, started)
+        if halted is not None:
+            end = halted
             break
         yield StepStarted(run_id, step)
-        switches: list[ModelSwitch] = []
-        model.on_switch = switches.append
-        try:
-            completion = model.complete(
-                transcript.messages,
-                schema=registry.action_schema(),
-                max_tokens=limits.max_reply_tokens,
-                should_stop=stop.is_set,
-                validate=lambda text: _check_reply(text, registry),
-            )
-        except ModelCancelled:
-            outcome, message = "stopped", "stopped by the user"
+        reply = yield from _ask(transcript, registry, model, journal, run_id, step, stop, limits)
+        if isinstance(reply, tuple):
+            end = reply
             break
-        except ContextOverflow as exc:
-            outcome, message = "failed", f"the conversation no longer fits the model: {exc}"
-            break
-        except ModelError as exc:
-            outcome, message = "error", f"model error: {exc}"
-            break
-        finally:
-            for switch in switches:
-                journal.record_event(
-                    run_id, "model_switched", _switch_detail(switch), step_idx=step
-                )
-        for switch in switches:
-            yield ModelSwitched(run_id, step, switch.from_model, switch.to_model, switch.reason)
-        proposal = parse_reply(completion.text, registry)
+        proposal = parse_reply(reply.text, registry)
         proposed += 1
         yield ActionProposed(
             run_id,
@@ -200,20 +181,66 @@ def model_steps(
             proposal.thought,
             proposal.tool,
             proposal.args,
-            completion.model_id,
-            completion.usage,
+            reply.model_id,
+            reply.usage,
         )
-        trace = ModelTrace(completion.model_id, transcript.prompt_hash(), completion.usage)
+        trace = ModelTrace(reply.model_id, transcript.prompt_hash(), reply.usage)
         tool_started = time.perf_counter()
         result = yield from executor.execute(step, proposal, trace)
         yield ActionFinished(
             run_id, step, proposal.tool, result, time.perf_counter() - tool_started
         )
-        transcript.add(completion.text, observation(proposal.tool, result))
+        transcript.add(reply.text, observation(proposal.tool, result))
         if result.finish:
-            outcome, message = "success", result.output
+            end = ("success", result.output)
             break
-    return Segment(outcome, message, step, proposed)
+    return Segment(end[0], end[1], step, proposed)
+
+
+def _halted(stop: threading.Event, limits: Limits, started: float) -> tuple[Outcome, str] | None:
+    """Why the run must end before its next step, if it must."""
+    if stop.is_set():
+        return "stopped", "stopped by the user"
+    if time.monotonic() - started > limits.max_seconds:
+        return "failed", f"time budget of {limits.max_seconds:g} s used up"
+    return None
+
+
+def _ask(
+    transcript: Transcript,
+    registry: Registry,
+    model: ModelRouter,
+    journal: Journal,
+    run_id: str,
+    step: int,
+    stop: threading.Event,
+    limits: Limits,
+) -> Generator[Event, None, Completion | tuple[Outcome, str]]:
+    """One reply from the model for `step`, or the way the run ends when there is none.
+    Switches between models (local ↔ remote) are journaled and yielded as events."""
+    switches: list[ModelSwitch] = []
+    model.on_switch = switches.append
+    reply: Completion | tuple[Outcome, str]
+    try:
+        reply = model.complete(
+            transcript.messages,
+            schema=registry.action_schema(),
+            max_tokens=limits.max_reply_tokens,
+            should_stop=stop.is_set,
+            validate=lambda text: _check_reply(text, registry),
+        )
+    except ModelCancelled:
+        reply = ("stopped", "stopped by the user")
+    except ContextOverflow as exc:
+        reply = ("failed", f"the conversation no longer fits the model: {exc}")
+    except ModelError as exc:
+        reply = ("error", f"model error: {exc}")
+    finally:
+        for switch in switches:
+            journal.record_event(run_id, "model_switched", _switch_detail(switch), step_idx=step)
+    for switch in switches:
+        yield ModelSwitched(run_id, step, switch.from_model, switch.to_model, switch.reason)
+    return reply
 
 
 def _check_reply(text: str, registry: Registry) -> None:
