@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from agent.runner import check_steps, task_tools
+from agent.settings import load_settings
 from agent.taskfile import (
     MAX_BYTES,
     AgentStep,
@@ -28,13 +30,16 @@ from agent.taskfile import (
     parse_task_text,
     task_file_json_schema,
 )
-from tools.files import FileTool
-from tools.paths import Workspace
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "tasks"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.task.yaml"))
 #: Inputs the examples need (the archive example has a required input).
-EXAMPLE_SETS = {"archive-report.task.yaml": {"week": "12"}}
+EXAMPLE_SETS = {
+    "archive-report.task.yaml": {"week": "12"},
+    "fill-form.task.yaml": {"url": "http://127.0.0.1:8000/pages/form.html"},
+    "sign-in.task.yaml": {"url": "http://127.0.0.1:8000/pages/login.html"},
+    "collect-pages.task.yaml": {"site": "http://127.0.0.1:8000"},
+}
 SOURCE = "inbox/t.task.yaml"
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -63,13 +68,13 @@ def test_there_are_example_files() -> None:
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
-def test_examples_use_real_file_tools_with_valid_args(path: Path, tmp_path: Path) -> None:
+def test_examples_use_real_tools_with_valid_args(path: Path, tmp_path: Path) -> None:
+    """Each fixed step names a tool the run would get (the file tool, and the browser or
+    shell where the task uses them) with arguments that tool accepts."""
     task = load_task_file(path, EXAMPLE_SETS.get(path.name, {}))
-    specs = {s.name: s for s in FileTool(Workspace((tmp_path,)), tmp_path / "undo").specs()}
-    for step in task.steps or ():
-        if isinstance(step, ToolStep):
-            assert step.tool in specs, step.tool
-            specs[step.tool].args.model_validate(step.args)
+    settings_ = load_settings({"DESKHAND_HOME": str(tmp_path)})
+    tools = task_tools(task, settings_, (tmp_path,), task.grants([tmp_path]))
+    check_steps(task, tools.registry(settings_, (tmp_path,)), str(path))
     assert task.checks
     assert task.grants([tmp_path])
 
