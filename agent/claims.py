@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent import procs
+
 SUFFIX = ".task.yaml"
 PROCESSING, DONE, FAILED = "processing", "done", "failed"
 STATE_DIR = ".deskhand-watch"
@@ -142,7 +144,7 @@ class Claim:
             "end": None,
         }
         self.attempts.append(attempt)
-        self.info["owner_pid"] = os.getpid()
+        self.info["owner_pid"], self.info["owner_started"] = procs.me()
         self.save()
         return attempt
 
@@ -179,7 +181,13 @@ def claim_file(inbox: Path, path: Path) -> Claim | None:
         fd = _try_lock(folder / LOCK_FILE)
         if fd is None:  # a starting watcher took the new folder for an orphan; try again
             continue
-        info = {"name": path.name, "claimed_at": now_iso(), "owner_pid": os.getpid()}
+        pid, started = procs.me()
+        info = {
+            "name": path.name,
+            "claimed_at": now_iso(),
+            "owner_pid": pid,
+            "owner_started": started,
+        }
         claim = Claim(folder, fd, {**info, "attempts": []})  # saved by begin_attempt
         try:
             os.rename(path, claim.task_path)
@@ -202,7 +210,7 @@ def adopt(folder: Path) -> Claim | None:
     if not isinstance(info.get("attempts"), list):
         info["attempts"] = []
     info["attempts"] = [a for a in info["attempts"] if isinstance(a, dict)]
-    info["owner_pid"] = os.getpid()
+    info["owner_pid"], info["owner_started"] = procs.me()
     return Claim(folder, fd, info)
 
 
@@ -299,7 +307,8 @@ def file_result(inbox: Path, claim: Claim, result: dict[str, Any]) -> Path:
 def write_state(inbox: Path, state: Mapping[str, Any]) -> None:
     folder = inbox / STATE_DIR
     folder.mkdir(exist_ok=True)
-    data = {**state, "pid": os.getpid(), "updated_at": now_iso()}
+    pid, started = procs.me()
+    data = {**state, "pid": pid, "pid_started": started, "updated_at": now_iso()}
     write_json_atomic(folder / f"{os.getpid()}.json", data, durable=False)
 
 
@@ -307,25 +316,16 @@ def remove_state(inbox: Path, *, stale_only: bool = False) -> None:
     """Remove this process's state file, or (`stale_only`) those of dead watchers."""
     for path in (inbox / STATE_DIR).glob("*.json"):
         mine = path.stem == str(os.getpid())
-        if (not stale_only and mine) or (stale_only and not mine and not pid_alive(_pid_of(path))):
+        if (not stale_only and mine) or (stale_only and not mine and not _watcher_alive(path)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
 
-def _pid_of(path: Path) -> int | None:
-    return int(path.stem) if path.stem.isdigit() else None
-
-
-def pid_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
+def _watcher_alive(path: Path) -> bool:
+    state = read_json(path)
+    if not isinstance(state, dict):
+        return procs.owner_alive(int(path.stem) if path.stem.isdigit() else None)
+    return procs.owner_alive(state.get("pid"), state.get("pid_started"))
 
 
 def _task_files(folder: Path) -> list[str]:
@@ -342,7 +342,8 @@ def _task_files(folder: Path) -> list[str]:
 def read_status(inbox: Path) -> dict[str, Any]:
     """The queue as the folder and the live watchers' state files show it.
 
-    Read-only, and takes no lock: liveness of a claim's owner is judged by its pid.
+    Read-only, and takes no lock: liveness of a claim's owner is judged by its pid and
+    that process's start time (agent/procs.py), so a reused pid does not look alive.
     """
     running: list[dict[str, Any]] = []
     interrupted: list[dict[str, Any]] = []
@@ -365,12 +366,15 @@ def read_status(inbox: Path) -> dict[str, Any]:
             "run_id": last.get("run_id"),
             "pid": info.get("owner_pid"),
         }
-        alive = pid_alive(info.get("owner_pid")) and last.get("end") is None
+        owner = procs.owner_alive(info.get("owner_pid"), info.get("owner_started"))
+        alive = owner and last.get("end") is None
         (running if alive else interrupted).append(entry)
     watchers = []
     for path in sorted((inbox / STATE_DIR).glob("*.json")):
         state = read_json(path)
-        if isinstance(state, dict) and pid_alive(state.get("pid")):
+        if isinstance(state, dict) and procs.owner_alive(
+            state.get("pid"), state.get("pid_started")
+        ):
             watchers.append(state)
     return {
         "folder": str(inbox),

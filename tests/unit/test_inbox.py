@@ -393,3 +393,19 @@ def test_status_counts_the_folder(tmp_path: Path) -> None:
     assert status["waiting"] == ["w1.task.yaml", "w2.task.yaml"]
     assert status["done"] == 3 and status["failed"] == 1 and status["running"] == []
     assert [r["name"] for r in status["interrupted"]] == ["cut.task.yaml"]
+
+
+def test_status_does_not_take_a_reused_pid_for_a_live_watcher(tmp_path: Path) -> None:
+    # pid 1 lives, but not since the time the claim and the watcher state recorded: the
+    # watcher that wrote them is gone and its pid was given to another process.
+    cut = crashed_claim(tmp_path, "cut.task.yaml", task_text(1))
+    info = json.loads((cut / "claim.json").read_text())
+    write_json_atomic(cut / "claim.json", {**info, "owner_pid": 1, "owner_started": 1.0})
+    state = tmp_path / ".deskhand-watch"
+    state.mkdir()
+    write_json_atomic(state / "1.json", {"pid": 1, "pid_started": 1.0, "queue": []})
+
+    status = read_status(tmp_path)
+
+    assert [r["name"] for r in status["interrupted"]] == ["cut.task.yaml"]
+    assert status["running"] == [] and status["watchers"] == []
