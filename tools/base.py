@@ -12,12 +12,16 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 A = TypeVar("A", bound="ToolArgs")
+T = TypeVar("T")
+#: Makes a context manager that turns a tool's foreign or raw failures into `ToolFailure`s.
+ErrorMap = Callable[[], AbstractContextManager[object]]
 
 
 class ToolArgs(BaseModel):
@@ -95,6 +99,43 @@ class ToolSpec(Generic[A]):
 
     def json_schema(self) -> dict[str, Any]:
         return args_schema(self.args)
+
+
+def guarded(fn: Callable[[A], T], errors: ErrorMap) -> Callable[[A], T]:
+    """`fn` run inside ``errors()``, so its failures reach the model the tool's way."""
+
+    def run(args: A) -> T:
+        with errors():
+            return fn(args)
+
+    return run
+
+
+def make_spec(
+    name: str,
+    description: str,
+    args: type[A],
+    effect: Callable[[A], Effect],
+    run: Callable[[A], ToolResult],
+    example: Mapping[str, Any],
+    *,
+    errors: ErrorMap,
+    timeout_s: float = 30.0,
+    thread_bound: bool = False,
+) -> ToolSpec[A]:
+    """A spec whose `effect` and `run` both pass through the tool's `errors` map (the one
+    place a tool maps what it catches: OSError for files, Playwright's mapped failures
+    for the browser, a lost display for the GUI)."""
+    return ToolSpec(
+        name=name,
+        description=description,
+        args=args,
+        effect=guarded(effect, errors),
+        run=guarded(run, errors),
+        timeout_s=timeout_s,
+        thread_bound=thread_bound,
+        example=example,
+    )
 
 
 def args_schema(model: type[BaseModel]) -> dict[str, Any]:

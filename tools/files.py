@@ -43,14 +43,13 @@ from typing import Any, TypeVar
 
 from pydantic import Field
 
-from tools.base import Effect, ToolArgs, ToolFailure, ToolResult, ToolSpec
-from tools.fsops import copy_entry, digest, is_plain_file, trash, tree_size, walk
+from tools.base import Effect, ToolArgs, ToolFailure, ToolResult, ToolSpec, make_spec
+from tools.fsops import copy_entry, digest, is_plain_file, make_folders, trash, tree_size, walk
 from tools.paths import Workspace
 
 log = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=ToolArgs)
-T = TypeVar("T")
 Change = dict[str, Any]
 
 BACKUP_LIMIT_BYTES = 100_000_000
@@ -271,7 +270,7 @@ class FileTool:
 
     def _run_make_folder(self, args: FolderArgs) -> ToolResult:
         path = self._new_path(args.path)
-        undo = _make_folders(path)
+        undo = make_folders(path)
         out = f"created folder {self._ws.display(path)}"
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(path)}, undo=tuple(undo)
@@ -284,7 +283,7 @@ class FileTool:
 
     def _run_move(self, args: TransferArgs) -> ToolResult:
         source, dest = self._transfer(args, moving=True)
-        undo = _make_folders(dest.parent)
+        undo = make_folders(dest.parent)
         shutil.move(source, dest)
         undo.append({"op": "move", "source": str(source), "destination": str(dest)})
         out = f"moved {self._ws.display(source)} -> {self._ws.display(dest)}"
@@ -301,7 +300,7 @@ class FileTool:
 
     def _run_copy(self, args: TransferArgs) -> ToolResult:
         source, dest = self._transfer(args, moving=False)
-        undo = _make_folders(dest.parent)
+        undo = make_folders(dest.parent)
         copy_entry(source, dest)
         undo.append({"op": "copy", "path": str(dest), "sha256": digest(dest)})
         out = f"copied {self._ws.display(source)} -> {self._ws.display(dest)}"
@@ -419,7 +418,7 @@ class FileTool:
 
     def _put(self, path: Path, data: bytes, mode: str) -> tuple[Change, ...]:
         """Write or append, backing up an existing file first; return the undo records."""
-        undo = _make_folders(path.parent)
+        undo = make_folders(path.parent)
         if path.exists():
             saved = self._backup(path)
             change: Change = {"op": "modify_file", "path": str(path), "backup": str(saved)}
@@ -451,13 +450,6 @@ class FileTool:
             reason = exc.strerror or type(exc).__name__
             raise ToolFailure(kind, f"{where}: {reason}") from exc
 
-    def _guard(self, fn: Callable[[A], T]) -> Callable[[A], T]:
-        def guarded(args: A) -> T:
-            with self._os_errors():
-                return fn(args)
-
-        return guarded
-
     def _spec(
         self,
         name: str,
@@ -468,15 +460,10 @@ class FileTool:
         example: dict[str, Any],
         timeout_s: float = 30.0,
     ) -> ToolSpec[A]:
-        return ToolSpec(
-            name=name,
-            description=description,
-            args=args,
-            effect=self._guard(effect),
-            run=self._guard(run),
-            timeout_s=timeout_s,
-            example=example,
-        )
+        return make_spec(
+            name, description, args, effect, run, example,
+            errors=self._os_errors, timeout_s=timeout_s,
+        )  # fmt: skip
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -502,19 +489,6 @@ def _entry_line(entry: os.DirEntry[str]) -> str:
 def _count(folder: Path) -> str:
     files = sum(1 for p in walk(folder) if not p.is_dir() or p.is_symlink())
     return "1 file" if files == 1 else f"{files} files"
-
-
-def _make_folders(folder: Path) -> list[Change]:
-    """Create `folder` and its missing parents; one make_folder record per folder made."""
-    missing: list[Path] = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    changes: list[Change] = []
-    for path in reversed(missing):
-        path.mkdir()
-        changes.append({"op": "make_folder", "path": str(path)})
-    return changes
 
 
 def _name_matcher(pattern: str) -> Callable[[str], bool]:

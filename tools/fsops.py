@@ -1,4 +1,5 @@
-"""File-system primitives shared by the file tool and undo: walks, digests, copies, trash.
+"""File-system primitives shared by the file tool, the browser tool's saved files and undo:
+walks, digests, copies, folders made, trash.
 
 None of them follow symlinks: a link is walked, hashed, copied and trashed as a link.
 """
@@ -11,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import send2trash
 
@@ -74,3 +76,17 @@ def copy_entry(source: Path, dest: Path) -> None:
 def trash(path: Path) -> None:
     send2trash.send2trash(str(path))
     log.info("moved %s to the trash", path)
+
+
+def make_folders(folder: Path) -> list[dict[str, Any]]:
+    """Create `folder` and its missing parents; one ``make_folder`` undo record per folder
+    made, outermost first."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    records: list[dict[str, Any]] = []
+    for path in reversed(missing):
+        path.mkdir()
+        records.append({"op": "make_folder", "path": str(path)})
+    return records

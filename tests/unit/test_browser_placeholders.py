@@ -7,7 +7,7 @@ import pytest
 from agent.assemble import _keyring_secret
 from models.secrets import set_secret
 from tools.base import ToolFailure
-from tools.browser.placeholders import Redactor, resolve, secret_names
+from tools.placeholders import Redactor, resolve, secret_names
 
 
 def test_both_spellings_are_found_once_each() -> None:

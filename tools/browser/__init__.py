@@ -8,8 +8,8 @@ Modules, from the page up:
 - `base` holds the `Browser` seam and the plain values it returns.
 - `observe` turns a page into the text a small model reads, within a token budget,
   with a shortlist of the elements most related to the goal.
-- `placeholders` resolves ``{{secret:NAME}}`` at the last moment and scrubs secret
-  values out of everything the model or the journal sees.
+- `tools.placeholders` (shared with the GUI tool) resolves ``{{secret:NAME}}`` at the
+  last moment and scrubs secret values out of everything the model or the journal sees.
 - `tool` declares the actions (`browser.open`, `browser.click`, ...) with their effects.
 - `launch` finds a browser executable.
 

@@ -41,19 +41,6 @@ def screenshot_path(ws: Workspace, user_path: str) -> Path:
     raise ToolFailure("exists", "screenshots/ is full; name the file")
 
 
-def make_folders(folder: Path) -> list[Change]:
-    """Create `folder` and its missing parents; one undo record per folder made."""
-    missing: list[Path] = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    records: list[Change] = []
-    for path in reversed(missing):
-        path.mkdir()
-        records.append({"op": "make_folder", "path": str(path)})
-    return records
-
-
 def saved(ws: Workspace, path: Path, undo: list[Change], what: str) -> ToolResult:
     """The result for a file just written at `path`, with its undo records."""
     digest = sha256_file(path)

@@ -26,7 +26,7 @@ Invariants:
 - ``{{secret:NAME}}`` is resolved only inside `run` of ``browser.type``, and typing one is
   its own decision (``browser.secret``, scoped to the host and the secret's name), so a
   grant to type on a site does not also hand it the user's secrets. After that every
-  output and failure message is scrubbed of the value (`placeholders.Redactor`).
+  output and failure message is scrubbed of the value (`tools.placeholders.Redactor`).
 - Screenshots and downloads land in new files inside the workspace (`Workspace.resolve`),
   returned as undo records with their sha256.
 """
@@ -36,17 +36,19 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from tools.base import Effect, NoArgs, ToolArgs, ToolFailure, ToolResult, ToolSpec
+from tools.base import Effect, NoArgs, ToolArgs, ToolFailure, ToolResult, ToolSpec, make_spec
 from tools.browser import args as a
 from tools.browser import saving
 from tools.browser.base import Browser, Element
 from tools.browser.observe import render
-from tools.browser.placeholders import Redactor, SecretLookup, resolve, secret_names
 from tools.browser.urls import host_of, normalize_url
+from tools.fsops import make_folders
 from tools.paths import Workspace
+from tools.placeholders import Redactor, SecretLookup, resolve, secret_names
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +301,7 @@ class BrowserTool:
 
     def _run_screenshot(self, args: a.ScreenshotArgs) -> ToolResult:
         path = saving.screenshot_path(self._ws, args.path)
-        undo = saving.make_folders(path.parent)
+        undo = make_folders(path.parent)
         self._open_page().screenshot(path)
         return saving.saved(self._ws, path, undo, "saved a screenshot as")
 
@@ -312,7 +314,7 @@ class BrowserTool:
     def _run_download(self, args: a.DownloadArgs) -> ToolResult:
         shown = self._recheck(args, args.element)
         path = saving.new_file(self._ws, args.path)
-        undo = saving.make_folders(path.parent)
+        undo = make_folders(path.parent)
         name = self._open_page().download(args.element, path)
         return saving.saved(self._ws, path, undo, f"downloaded {_quote(name)} from {shown} as")
 
@@ -387,16 +389,13 @@ class BrowserTool:
         data = {"url": self._redact(browser.current_url() or "")}
         return ToolResult(ok=True, output=self._redact(f"{done}\n{body}"), data=data)
 
-    def _guard(self, fn: Callable[[A], Any]) -> Callable[[A], Any]:
+    @contextmanager
+    def _redacted_failures(self) -> Iterator[None]:
         """Scrub secret values from failure messages too (they may quote the page)."""
-
-        def guarded(args: A) -> Any:
-            try:
-                return fn(args)
-            except ToolFailure as failure:
-                raise ToolFailure(failure.kind, self._redact(failure.message)) from failure
-
-        return guarded
+        try:
+            yield
+        except ToolFailure as failure:
+            raise ToolFailure(failure.kind, self._redact(failure.message)) from failure
 
     def _spec(
         self,
@@ -407,16 +406,10 @@ class BrowserTool:
         run: Callable[[A], ToolResult],
         example: dict[str, Any],
     ) -> ToolSpec[A]:
-        return ToolSpec(
-            name=name,
-            description=description,
-            args=args,
-            effect=self._guard(effect),
-            run=self._guard(run),
-            timeout_s=60.0,
-            thread_bound=True,
-            example=example,
-        )
+        return make_spec(
+            name, description, args, effect, run, example,
+            errors=self._redacted_failures, timeout_s=60.0, thread_bound=True,
+        )  # fmt: skip
 
 
 def _quote(text: str) -> str:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from tools.base import ToolFailure
-from tools.browser.placeholders import Redactor, placeholder
 from tools.gui.base import TextBox, Window
 from tools.gui.geometry import Frame, Rect
+from tools.placeholders import Redactor, placeholder
 
 MAX_ELEMENTS = 120
 MAX_TEXT = 80

@@ -26,18 +26,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tools.base import Effect, NoArgs, ToolArgs, ToolFailure, ToolResult, ToolSpec
-from tools.browser.placeholders import SecretLookup, resolve
+from tools.base import Effect, NoArgs, ToolArgs, ToolFailure, ToolResult, ToolSpec, make_spec
 from tools.gui import actions as a
 from tools.gui.base import Desktop, GuiUnavailable, InputStopped, Window, scope_of
 from tools.gui.elements import Reading, Scrubber
 from tools.gui.geometry import click_point
 from tools.gui.reader import ScreenReader
+from tools.placeholders import SecretLookup, resolve
 
 log = logging.getLogger(__name__)
 
@@ -320,10 +321,7 @@ class GuiTool:
         example: dict[str, Any],
     ) -> ToolSpec[A]:
         def effect(parsed: A) -> Effect:
-            try:
-                planned = plan(parsed).effect
-            except GuiUnavailable as exc:
-                raise ToolFailure("no_desktop", str(exc)) from exc
+            planned = plan(parsed).effect
             self._approved = (parsed, planned.scope)
             return planned
 
@@ -331,33 +329,33 @@ class GuiTool:
             approved, self._approved = self._approved, None
             if self._stop.is_set():
                 raise ToolFailure("stopped", "the run is stopping")
-            try:
-                planned = plan(parsed)
-                if approved is not None and approved[0] is parsed:
-                    if approved[1] != planned.effect.scope:
-                        raise ToolFailure(
-                            "target_changed",
-                            f"the target is now {planned.effect.scope}, not the approved "
-                            f"{approved[1]}; nothing was done",
-                        )
-                return planned.act()
-            except InputStopped as exc:
-                self._stop.set()
-                raise ToolFailure("stopped", f"stopped: {exc}") from exc
-            except GuiUnavailable as exc:
-                raise ToolFailure("no_desktop", str(exc)) from exc
+            planned = plan(parsed)
+            if approved is not None and approved[0] is parsed:
+                if approved[1] != planned.effect.scope:
+                    raise ToolFailure(
+                        "target_changed",
+                        f"the target is now {planned.effect.scope}, not the approved "
+                        f"{approved[1]}; nothing was done",
+                    )
+            return planned.act()
 
         timeout = 75.0 if name == "gui.wait_for_text" else 30.0
-        return ToolSpec(
-            name=name,
-            description=description,
-            args=args,
-            effect=effect,
-            run=run,
-            timeout_s=timeout,
-            thread_bound=True,
-            example=example,
-        )
+        return make_spec(
+            name, description, args, effect, run, example,
+            errors=self._desktop_errors, timeout_s=timeout, thread_bound=True,
+        )  # fmt: skip
+
+    @contextmanager
+    def _desktop_errors(self) -> Iterator[None]:
+        """A lost display and a fail-safe stop, as failures the model reads; the stop also
+        ends the run."""
+        try:
+            yield
+        except InputStopped as exc:
+            self._stop.set()
+            raise ToolFailure("stopped", f"stopped: {exc}") from exc
+        except GuiUnavailable as exc:
+            raise ToolFailure("no_desktop", str(exc)) from exc
 
 
 def _done(text: str, point: tuple[int, int], scope: str) -> ToolResult:

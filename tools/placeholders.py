@@ -1,8 +1,8 @@
-"""Secret placeholders in text the model asks the browser to type.
+"""Secret placeholders in text the model asks the browser or the GUI tool to type.
 
 The model writes ``{{secret:NAME}}`` (task files write ``{{ secrets.NAME }}``; both are
 accepted). The value comes from the keyring only inside `resolve`, called by the browser
-tool at the moment it types; everything else (the model's arguments, the journal, the
+or GUI tool at the moment it types; everything else (the model's arguments, the journal, the
 approval question) keeps the placeholder.
 
 `Redactor` closes the other way out: once a value has been typed, any text that would go
