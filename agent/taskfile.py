@@ -27,10 +27,17 @@ secrets.NAME }}`` (or ``{{secret:NAME}}``, as the model writes it) must name an 
 the moment of use, so the journal and the model only see the placeholder.
 ``{{ outputs.NAME }}`` in a fixed step's `args` is left in place too and replaced, when
 that step runs, by the output of the earlier fixed step that has ``save_as: NAME`` (for
-example the text `browser.extract` read from a page). Any other ``{{`` is an error. Substitution is one regular expression, not a
-template engine: a task file is data, and dropping one into the watched inbox must never
-run template code (loops, filters, attribute access) or take unbounded time.
-`permissions` are not rendered, so what a task may do can be read off the file.
+example the text `browser.extract` read from a page). Any other ``{{`` is an error.
+Substitution is one regular expression, not a template engine: a task file is data, and
+dropping one into the watched inbox must never run template code (loops, filters,
+attribute access) or take unbounded time.
+
+`permissions` take ``{{ inputs.NAME }}`` in their scope (never in the capability), and a
+value there stands only for itself, so what a task may do can still be read off the
+file: in a ``browser.*`` grant the value must be a host or a web address (whose host is
+meant, as with ``--allow``), without spaces or wildcards; in any other grant its
+wildcard characters are escaped (``glob.escape``), so ``*`` given as a folder name
+matches only a folder called ``*``.
 
 Invariants:
 - Every failure to load, for any input bytes, is a `TaskFileError` whose str() is one
@@ -49,6 +56,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import glob
 import json
 import math
 import os
@@ -77,6 +85,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from agent.policy import KNOWN_CAPABILITIES, BadGrant, Rule, parse_grant
+from tools.base import ToolFailure
+from tools.browser.urls import host_of, normalize_url
 
 MAX_BYTES = 1 << 20
 #: Nesting of YAML collections; deeper documents are refused before composing recurses.
@@ -761,7 +771,19 @@ class _Renderer:
             out["steps"] = [self._step(s, ("steps", i)) for i, s in enumerate(root["steps"])]
         if isinstance(root.get("checks"), list):
             out["checks"] = [self._check(c, ("checks", i)) for i, c in enumerate(root["checks"])]
+        if isinstance(root.get("permissions"), list):
+            grants = enumerate(root["permissions"])
+            out["permissions"] = [self._grant(g, ("permissions", i)) for i, g in grants]
         return out, self._problems
+
+    def _grant(self, grant: str, path: _Path) -> str:
+        """A permission with its inputs filled in, each value standing for itself."""
+        capability, colon, scope = grant.partition(":")
+        if "{{" in capability:
+            self._fail(path, "an input can fill a permission's scope, not its capability")
+            return grant
+        literal = _web_host if capability.strip().startswith("browser.") else glob.escape
+        return capability + colon + self._text(scope, path, literal, inputs_only=True)
 
     def _step(self, step: dict[str, Any], path: _Path) -> dict[str, Any]:
         out = dict(step)
@@ -798,9 +820,19 @@ class _Renderer:
             return self._text(value, path)
         return value
 
-    def _text(self, text: str, path: _Path, quote: Callable[[str], str] | None = None) -> str:
+    def _text(
+        self,
+        text: str,
+        path: _Path,
+        quote: Callable[[str], str] | None = None,
+        *,
+        inputs_only: bool = False,
+    ) -> str:
         def substitute(match: re.Match[str]) -> str:
             ref = _REFERENCE.match(match.group(1))
+            if inputs_only and (ref is None or ref.group(1) != "inputs"):
+                self._fail(path, f"{match.group(0)[:40]!r}: only {{{{ inputs.NAME }}}} works here")
+                return ""
             if ref is None:
                 shown = match.group(0)[:40]
                 self._fail(
@@ -828,7 +860,11 @@ class _Renderer:
             if name not in self._values:  # validating without the required inputs
                 return match.group(0)
             value = _as_text(self._values[name])
-            return quote(value) if quote else value
+            try:
+                return quote(value) if quote else value
+            except ValueError as exc:
+                self._fail(path, f"input {name!r} ({value[:60]!r}) {exc}")
+                return ""
 
         rendered = _PLACEHOLDER.sub(substitute, text)
         if "{{" in _PLACEHOLDER.sub("", text):
@@ -838,3 +874,17 @@ class _Renderer:
     def _fail(self, path: _Path, message: str) -> None:
         line = _line_of(path, self._lines)
         self._problems.append(Problem("placeholder", message, line=line, field=_format_path(path)))
+
+
+def _web_host(value: str) -> str:
+    """`value` as the host part of a browser grant: a host or a web address, nothing that
+    would widen the grant (spaces start an element pattern, wildcards match other hosts)."""
+    if not value or any(c.isspace() or c in "*?[]" for c in value):
+        raise ValueError("is not a host or a web address (it has spaces or wildcards)")
+    try:
+        normalize_url(value)
+    except ToolFailure as failure:
+        raise ValueError(f"is not a host or a web address: {failure.message}") from None
+    if "://" not in value and host_of("https://" + value) != value.lower():
+        raise ValueError("is not a host or a web address")
+    return value

@@ -180,6 +180,22 @@ def fill_form(ws: Path, home: Path, model: Path) -> None:
     with journal(home) as j:
         run = j.run(events[0]["run_id"])
     assert run is not None and (run["replayed_steps"], run["model_steps"]) == (7, 0)
+    # Another site (the same pages under the host name localhost): --set url=... is all it
+    # takes, the permissions follow the address; a malformed address is one line, exit 2.
+    with serve_pages() as site:
+        proc = deskhand(
+            "run", str(TASKS / "fill-form.task.yaml"), "-w", str(ws), "--json",
+            "--model", str(model), "--set", f"url={site.other}/pages/form.html",
+        )  # fmt: skip
+        reached = site.reached("localhost")
+    assert_well_formed(proc)
+    assert proc.returncode == 0 and "/pages/form.html" in reached, proc.stdout[-3000:]
+    with journal(home) as j:
+        scopes = {a["scope"].split()[0] for a in j.approvals(events_of(proc.stdout)[0]["run_id"])}
+    assert scopes == {"localhost"}
+    proc = deskhand("run", str(TASKS / "fill-form.task.yaml"), "--set", "url=http://a *.org/")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "permissions[0]: input 'url'" in proc.stderr and "wildcards" in proc.stderr
     # The same task against a page without the form: the steps fail, so does the run.
     with serve_pages() as site:
         proc = deskhand(

@@ -30,6 +30,7 @@ from agent.taskfile import (
     parse_task_text,
     task_file_json_schema,
 )
+from tools.base import Effect
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "tasks"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.task.yaml"))
@@ -242,6 +243,56 @@ def test_grants_resolve_against_the_workspace() -> None:
         ("browser.*", "*", "allow"),
         ("shell.exec", "*", "allow"),
     ]
+
+
+GRANTS = """\
+    name: g
+    goal: x
+    inputs: {url: {type: str}, folder: {type: path, default: out}}
+    permissions: ["browser.navigate:{{ inputs.url }}", "fs.write:{{ inputs.folder }}/*"]
+"""
+
+
+@pytest.mark.parametrize(
+    "url, host",
+    [("http://localhost:8123/pages/form.html", "localhost"), ("Example.ORG", "example.org")],
+)
+def test_permissions_take_inputs_and_a_web_address_means_its_host(url: str, host: str) -> None:
+    task = parse(GRANTS, {"url": url, "folder": "a*[b]"})
+    rules = task.grants([Path("/ws")])
+    assert [(r.capability, r.scope) for r in rules] == [
+        ("browser.navigate", host),
+        # A value stands for itself: wildcards in it are escaped, not widened.
+        ("fs.write", "/ws/a[*][[]b]/*"),
+    ]
+    assert rules[1].matches(Effect("fs.write", "/ws/a*[b]/f", "write"))
+    assert not rules[1].matches(Effect("fs.write", "/ws/abc/f", "write"))
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("*", "(it has spaces or wildcards)"),
+        ("http://a.org/ x", "(it has spaces or wildcards)"),
+        ("ftp://a.org/", "only http and https pages can be opened"),
+        ("a.org:8000", "is not a host or a web address"),
+    ],
+)
+def test_a_malformed_value_in_a_permission_is_one_line(url: str, why: str) -> None:
+    message = error_of(GRANTS, {"url": url})
+    assert message.startswith(f"{SOURCE}:4: permissions[0]: input 'url' ({url!r}) ")
+    assert why in message and "\n" not in message
+
+
+def test_permissions_take_only_inputs_and_only_in_their_scope() -> None:
+    secret = (
+        "name: g\ngoal: x\nsecrets: [pw]\npermissions: ['browser.secret:a.org {{ secrets.pw }}']\n"
+    )
+    assert "only {{ inputs.NAME }} works here" in error_of(secret)
+    cap = "name: g\ngoal: x\ninputs: {c: {default: fs}}\npermissions: ['{{ inputs.c }}.write']\n"
+    assert "is not CAPABILITY or CAPABILITY:SCOPE" in error_of(cap)
+    unfilled = parse(GRANTS, require_inputs=False)
+    assert unfilled.permissions[0] == "browser.navigate:{{ inputs.url }}"
 
 
 def test_the_loaded_task_is_frozen_and_yaml_quirks_are_tamed() -> None:
