@@ -10,7 +10,8 @@ to it through the product's own setting (``DESKHAND_BROWSER_CDP``), so every epi
 as ``deskhand run UTTERANCE --start-url URL --allow browser.input:127.0.0.1`` would, with
 the model opened once as the CLI opens it (`agent.assemble.open_router`). The harness
 starts each episode and reads its reward through the page's own JavaScript
-(tests/pages/miniwob_site.py). An episode succeeds when the page's raw reward is
+(tests/pages/miniwob_site.py). The configuration is the user's own (models, remotes,
+permission rules); only the journal goes to a temporary folder. An episode succeeds when the page's raw reward is
 positive; it ends when the page says so, at the step budget, or when the model finishes.
 
 MiniWoB gives an episode 10 s; here the limit is raised (--episode-seconds) so a slow
@@ -41,7 +42,7 @@ from pages.miniwob_site import Episode  # noqa: E402
 
 from agent import assemble  # noqa: E402
 from agent.assemble import BadInput  # noqa: E402
-from agent.settings import Settings  # noqa: E402
+from agent.settings import Settings, SettingsError, load_settings  # noqa: E402
 from models.base import ModelError  # noqa: E402
 from models.router import ModelRouter  # noqa: E402
 
@@ -110,8 +111,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dh-miniwob-") as tmp:
         home = Path(tmp)
         try:
-            entry = assemble.resolve_model(miniwob_site.settings_for(home, "-"), args.model)
-        except BadInput as exc:
+            settings = load_settings()  # the user's configured models
+            entry = assemble.resolve_model(settings, args.model)
+        except (BadInput, SettingsError) as exc:
             print(f"miniwob.py: {exc}", file=sys.stderr)
             return 2
         with miniwob_site.serve(root) as origin, miniwob_site.chromium() as endpoint:

@@ -43,7 +43,6 @@ from agent.approval import AlwaysDeny
 from agent.events import ActionFinished, ActionProposed, RunFinished
 from agent.journal import Journal
 from agent.loop import Engine, run
-from agent.policy import parse_grant
 from agent.settings import Settings, load_settings
 from agent.task import Limits, Task
 from models.router import ModelRouter
@@ -206,9 +205,13 @@ class Episode:
         return self.done and self.reward > 0
 
 
-def settings_for(home: Path, endpoint: str) -> Settings:
-    """Settings as ``deskhand`` builds them, attached to the harness's browser."""
-    return load_settings({"DESKHAND_HOME": str(home), "DESKHAND_BROWSER_CDP": endpoint})
+def settings_for(home: Path, endpoint: str, env: dict[str, str] | None = None) -> Settings:
+    """Settings as ``deskhand`` builds them from `env` (the configured models and
+    permission rules included), with the journal under `home` and the browser tool
+    attached to the harness's browser at `endpoint`."""
+    base = load_settings(env)
+    browser = base.browser.model_copy(update={"cdp_endpoint": endpoint})
+    return base.model_copy(update={"data_dir": home / "data", "browser": browser})
 
 
 START = "core.EPISODE_MAX_TIME = {ms}; core.startEpisodeReal(); core.getUtterance()"
@@ -270,7 +273,7 @@ def _drive(
         workspace=(workspace,),
         grants=(
             assemble.start_url_grant(url),
-            parse_grant("browser.input:127.0.0.1", [workspace]),
+            *assemble.permission_rules(settings, ["browser.input:127.0.0.1"], [workspace]),
         ),
         limits=limits,
         context=(
