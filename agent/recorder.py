@@ -12,13 +12,26 @@ What goes in:
   it left in place (``file_exists``; a folder only when nothing inside it is checked), the
   first line of text it wrote (``file_contains``), and each path that existed before the
   run and that it moved or deleted (``count_matching`` of that exact path, equals 0).
+- browser steps: actions (open, type, select, check, click, ...) and the reads that wait
+  for or move the page (`BROWSER_READS_KEPT`) are kept; ``look`` and ``extract`` only
+  informed the model, except an ``extract`` whose text a kept step wrote, which becomes
+  ``save_as: page_text`` and ``{{ outputs.page_text }}`` in that step. A step on an
+  element gets ``expect: ROLE "NAME"`` (from its approval's scope, or for a secret from
+  the last journaled page view), which the replay checks before acting
+  (agent/taskrun.py). A run that started on a page (``--start-url``, journaled as a
+  `START_PAGE_EVENT`) gets a ``browser.open`` of it first. The text the run last
+  waited for becomes a ``page_contains`` check. Typed secrets stay ``{{secret:NAME}}``
+  and their names go to ``secrets``.
 - inputs: literal values of the goal that also appear in the steps' arguments, where
-  that is clear: a quoted text, a path or file name, a word after "named"/"called". Each
-  becomes an input whose default is the literal, and ``{{ inputs.NAME }}`` in the steps
-  and checks. ``permissions`` are not rendered (agent/taskfile.py), so they name the
-  literal paths the run was allowed to change: another value asks (and is denied when
-  unattended) until the permissions are widened.
-- permissions: exactly the capabilities and paths the kept steps were allowed.
+  that is clear: a web address, a quoted text, a path or file name, a word after
+  "named"/"called". Each becomes an input whose default is the literal, and
+  ``{{ inputs.NAME }}`` in the steps and checks. File permissions keep the literal paths
+  the run was allowed to change: another value asks (and is denied when unattended)
+  until the permissions are widened.
+- permissions: the capabilities and paths the kept steps were allowed; browser ones by
+  host (``browser.navigate:HOST``, ``browser.input:HOST``; secrets as ``HOST NAME``),
+  written as ``{{ inputs.NAME }}`` where a lifted web address has that host, so
+  ``--set url=...`` takes the whole task to another site.
 
 Invariants: only runs whose outcome is "success" are saved; the text produced always
 loads with `agent.taskfile.parse_task_text` (checked before anything is written); the
@@ -34,24 +47,36 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from agent.events import Event, RunStarted
 from agent.journal import Journal, Row, UnknownRun
 from agent.taskfile import TaskFileError, parse_task_text
 from agent.taskrun import FALLBACK_MAX_STEPS
+from tools.browser.urls import host_of
 
 READ_ONLY = frozenset({"fs.read", "screen.capture", "agent.finish"})
+#: Browser reads kept in a saved task: they wait for the page or change what later steps
+#: act on. Other reads (look, extract) only informed the model and are left out, except
+#: an extract whose text a later step wrote (it becomes ``save_as``).
+BROWSER_READS_KEPT = frozenset({"browser.wait_for_text", "browser.scroll", "browser.switch_tab"})
+#: The journal event that names the page a run started on (``deskhand run --start-url``).
+START_PAGE_EVENT = "start_page"
+_URL = re.compile(r"(?<![\w/.\-])(https?://[^\s\"'<>“”]+)")
+_SECRET = re.compile(r"\{\{\s*(?:secrets\.|secret:\s*)([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_OBSERVED = re.compile(r'^\[(\d+)\] ([\w-]+) ("(?:[^"\\]|\\.)*")', re.MULTILINE)
 _ARG_NAMES = {"content": "text"}
 _PATH_ARGS = frozenset({"path", "source", "destination"})
 _GLOB_CHARS = re.compile(r"[*?\[\]]")
 _BOUNDARY_BEFORE = r"(?<![\w.\-{])"
 _BOUNDARY_AFTER = r"(?![\w\-}])"
 _CANDIDATES = (
+    _URL,
     re.compile(r"(?:^|(?<=[\s(]))[\"“']([^\"“”'\n]{1,80})[\"”'](?=$|[\s.,;:!?)])"),
     re.compile(r"(?<![\w/.\-])((?:[\w.\-]+/)+[\w.\-]*|[\w\-]+\.[A-Za-z0-9]{1,5})(?![\w/])"),
     re.compile(r"\b(?:named|called)\s+([\w.\-]+)"),
@@ -109,17 +134,22 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
         )
     root = _first_root(run)
     all_steps = journal.steps(rid)
-    capability = {a["step_idx"]: a["capability"] for a in journal.approvals(rid)}
-    kept = [
-        s
-        for s in all_steps
-        if s["ok"] and s["tool"] != "finish" and capability.get(s["idx"]) not in READ_ONLY
-    ]
+    approvals = journal.approvals(rid)
+    capability = {a["step_idx"]: a["capability"] for a in approvals}
+    kept = [s for s in all_steps if _changes_something(s, capability.get(s["idx"]))]
     if not kept:
         raise SaveError(f"run {rid} changed nothing a task file could replay (it only read)")
     steps = [{"tool": s["tool"], "args": _relative(s["args"], root)} for s in kept]
+    kept, steps = _saved_outputs(all_steps, kept, steps)
+    _expectations(all_steps, kept, steps, approvals)
+    start = _start_page(journal, rid, steps)
+    if start is not None:
+        kept, steps = (
+            [{"idx": None}, *kept],
+            [{"tool": "browser.open", "args": {"url": start}}, *steps],
+        )
     by_idx = {s["idx"]: s for s in all_steps}
-    checks = _checks(journal.file_changes(rid), by_idx, root)
+    checks = _checks(journal.file_changes(rid), by_idx, root) + _page_checks(steps)
     inputs = _lift(str(run.get("goal") or ""), steps, checks)
     document: dict[str, Any] = {
         "name": name or f"Replay of run {rid}",
@@ -127,7 +157,11 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
     }
     if inputs:
         document["inputs"] = inputs
-    document["permissions"] = _permissions(journal.approvals(rid), {s["idx"] for s in kept}, root)
+    grants = _permissions(approvals, {s["idx"] for s in kept}, root, start)
+    document["permissions"] = _web_inputs(grants, inputs)
+    secrets = sorted({m.group(1) for step in steps for m in _SECRET.finditer(json.dumps(step))})
+    if secrets:
+        document["secrets"] = secrets
     document["steps"] = steps
     if checks:
         document["checks"] = checks
@@ -209,16 +243,158 @@ def _shown(path: str, root: Path) -> str | None:
     return p.relative_to(root).as_posix()
 
 
-def _permissions(approvals: Sequence[Row], kept: set[int], root: Path) -> list[str]:
+def _changes_something(step: Row, capability: str | None) -> bool:
+    if not step["ok"] or step["tool"] == "finish":
+        return False
+    if capability == "browser.read":
+        return step["tool"] in BROWSER_READS_KEPT
+    return capability not in READ_ONLY
+
+
+def _permissions(
+    approvals: Sequence[Row], kept: set[int], root: Path, start: str | None
+) -> list[str]:
+    """What the kept steps were allowed: file paths exactly, browser capabilities by host
+    (the page's elements may be named otherwise next time; ``expect`` guards them)."""
     grants: list[str] = []
+    if start is not None:
+        grants.append(f"browser.navigate:{host_of(start)}")
     for a in approvals:
         if a["step_idx"] not in kept or a["decision"] != "allow":
             continue
-        rel = _shown(str(a["scope"]), root)
-        grant = f"{a['capability']}:{glob.escape(rel) if rel else a['scope']}"
+        capability, scope = str(a["capability"]), str(a["scope"])
+        if capability == "browser.read":
+            continue  # allowed by default
+        if capability.startswith("browser.") and capability != "browser.secret":
+            scope = scope.split(" ", 1)[0]
+        else:
+            rel = _shown(scope, root)
+            scope = glob.escape(rel) if rel else scope
+        grant = f"{capability}:{scope}"
         if grant not in grants:
             grants.append(grant)
     return grants
+
+
+def _web_inputs(grants: list[str], inputs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """A browser grant for the host of a lifted URL input names that input instead, so
+    ``--set url=...`` takes the whole task to another site (agent/taskfile.py)."""
+    hosts = {
+        host_of(str(spec["default"])): name
+        for name, spec in inputs.items()
+        if _URL.fullmatch(str(spec["default"]))
+    }
+    out = []
+    for grant in grants:
+        capability, _, scope = grant.partition(":")
+        host, space, rest = scope.partition(" ")
+        if capability.startswith("browser.") and host in hosts:
+            grant = f"{capability}:{{{{ inputs.{hosts[host]} }}}}{space}{rest}"
+        out.append(grant)
+    return out
+
+
+# -- browser steps: outputs, expected elements, the start page ------------------------------
+
+
+def _saved_outputs(
+    all_steps: Sequence[Row], kept: list[Row], steps: list[dict[str, Any]]
+) -> tuple[list[Row], list[dict[str, Any]]]:
+    """Each ``browser.extract`` whose text a kept step wrote, as a step with ``save_as``,
+    and that text in the writing step as ``{{ outputs.NAME }}``."""
+    extracts = [s for s in all_steps if s["ok"] and s["tool"] == "browser.extract"]
+    added: list[tuple[Row, dict[str, Any]]] = []
+    for extract in extracts:
+        text = str(extract.get("result_text") or "").strip()
+        if not text or text == "(no text)" or text.endswith("[... cut]") or "{{" in text:
+            continue
+        name = "page_text" if not added else f"page_text_{len(added) + 1}"
+        placeholder = "{{ outputs." + name + " }}"
+        used = False
+        for row, step in zip(kept, steps, strict=True):
+            content = step["args"].get("content")
+            if row["idx"] > extract["idx"] and isinstance(content, str) and text in content:
+                step["args"]["content"] = content.replace(text, placeholder)
+                used = True
+        if used:
+            args = dict(extract["args"])
+            added.append((extract, {"tool": "browser.extract", "args": args, "save_as": name}))
+    pairs = sorted([*zip(kept, steps, strict=True), *added], key=lambda p: int(p[0]["idx"]))
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _expectations(
+    all_steps: Sequence[Row],
+    kept: Sequence[Row],
+    steps: list[dict[str, Any]],
+    approvals: Sequence[Row],
+) -> None:
+    """``expect: ROLE "NAME"`` beside each browser step's element number: the element as
+    the run's approval named it (or, for a secret, as the page last showed it), so a
+    replay on a changed page fails the step instead of acting on another element."""
+    scopes = {
+        a["step_idx"]: str(a["scope"])
+        for a in approvals
+        if a["capability"] in ("browser.input", "browser.download")
+    }
+    for row, step in zip(kept, steps, strict=True):
+        element = step["args"].get("element")
+        if not step["tool"].startswith("browser.") or not isinstance(element, int) or element < 1:
+            continue
+        found = scopes.get(row["idx"], "").partition(" ")[2] or _observed(
+            all_steps, row["idx"], element
+        )
+        if found:
+            step["expect"] = found
+
+
+def _observed(all_steps: Sequence[Row], before: int, element: int) -> str:
+    """``ROLE "NAME"`` of `element` in the newest journaled page view before step `before`."""
+    for row in reversed([s for s in all_steps if s["idx"] < before]):
+        for match in _OBSERVED.finditer(str(row.get("result_text") or "")):
+            if int(match.group(1)) == element:
+                name = json.loads(match.group(3))
+                return f"{match.group(2)} {json.dumps(name[:60], ensure_ascii=False)}"
+    return ""
+
+
+def _start_page(journal: Journal, run_id: str, steps: Sequence[dict[str, Any]]) -> str | None:
+    """The page the run started on, when its browser steps need it opened first."""
+    browser = [s["tool"] for s in steps if s["tool"].startswith("browser.")]
+    if not browser or browser[0] == "browser.open":
+        return None
+    for event in journal.events(run_id):
+        if event["kind"] == START_PAGE_EVENT:
+            return str(event["detail"]["url"])
+    raise SaveError(
+        f"run {run_id} acted in the browser on a page it did not open, and the journal "
+        "does not say which page that was"
+    )
+
+
+def noting_start_page(
+    events: Iterator[Event], journal: Journal, url: str | None
+) -> Generator[Event, None, None]:
+    """`events` of a run, journaling the page it started on (``--start-url``) as soon as
+    the run exists, so `deskhand save` can open that page first."""
+    try:
+        for event in events:
+            if url is not None and isinstance(event, RunStarted):
+                journal.record_event(event.run_id, START_PAGE_EVENT, {"url": url})
+            yield event
+    finally:
+        if isinstance(events, Generator):
+            events.close()
+
+
+def _page_checks(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text the run last waited for, when nothing in the browser happened after it."""
+    browser = [
+        s for s in steps if s["tool"].startswith("browser.") and s["tool"] != "browser.extract"
+    ]
+    if browser and browser[-1]["tool"] == "browser.wait_for_text":
+        return [{"kind": "page_contains", "text": browser[-1]["args"]["text"]}]
+    return []
 
 
 # -- checks: the end state, folded from the file changes ----------------------------------
@@ -312,7 +488,7 @@ def _lift(
     found: list[str] = []
     for pattern in _CANDIDATES:
         for match in pattern.finditer(goal):
-            value = next(g for g in match.groups() if g is not None).rstrip(".")
+            value = next(g for g in match.groups() if g is not None).rstrip(".,;:!?)")
             if _liftable(value) and value not in found:
                 found.append(value)
     inputs: dict[str, dict[str, Any]] = {}
@@ -330,7 +506,8 @@ def _lift(
             for field in ("path", "text", "pattern"):
                 if field in check:
                     check[field] = _substitute(check[field], regex, placeholder)
-        kind = "path" if "/" in value or key in _PATH_ARGS else "str"
+        url = _URL.fullmatch(value) is not None
+        kind = "path" if not url and ("/" in value or key in _PATH_ARGS) else "str"
         inputs[name] = {"type": kind, "default": value, "description": "from the recorded goal"}
     return inputs
 

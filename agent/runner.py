@@ -54,7 +54,7 @@ from agent.taskfile import (
     ToolStep,
     load_task_file,
 )
-from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, run_task
+from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, expects_element, run_task
 from models.router import ModelRouter
 from tools.base import ToolFailure
 from tools.registry import Registry
@@ -289,6 +289,10 @@ def check_steps(task: TaskFile, registry: Registry, source: str) -> None:
                 f"({', '.join(f'{t} {a}' for t, a in SECRET_ARGS.items())}){hint}"
             )
             problems.append(Problem("placeholder", message, field=f"steps[{i}].args.{misplaced}"))
+            continue
+        if step.expect is not None and not expects_element(step):
+            message = "expect works only on a browser step that names an element"
+            problems.append(Problem("schema", message, field=f"steps[{i}].expect"))
             continue
         if _INPUT.search(json.dumps(step.args)):  # inputs unfilled (validating without --set)
             continue

@@ -197,6 +197,24 @@ def _check_grant(text: str) -> str:
     return text
 
 
+def parse_expect(text: str) -> tuple[str, str] | None:
+    """``ROLE "NAME"`` as (role, name), or None when `text` is not written so."""
+    role, _, quoted = text.strip().partition(" ")
+    if not re.fullmatch(r"[\w-]+", role) or not re.fullmatch(r'"(?:[^"\\]|\\.)*"', quoted):
+        return None
+    try:
+        name = json.loads(quoted)
+    except ValueError:
+        return None
+    return (role, name) if isinstance(name, str) else None
+
+
+def _check_expect(text: str) -> str:
+    if parse_expect(text) is None:
+        raise ValueError(f'{text[:60]!r} is not ROLE "NAME", e.g. button "Send"')
+    return text
+
+
 def _check_default(value: Any) -> Any:
     if value is not None and not isinstance(value, str | int | float):
         raise ValueError("a default is text, a number, or true/false")
@@ -228,6 +246,11 @@ class ToolStep(_Model):
     save_as: Annotated[str, AfterValidator(_check_name)] | None = Field(
         default=None,
         description="a name: later fixed steps' args get this step's output as {{ outputs.NAME }}",
+    )
+    expect: Annotated[str, AfterValidator(_check_expect)] | None = Field(
+        default=None,
+        description='the element the step acts on, as the page shows it: ROLE "NAME" '
+        '(e.g. button "Send"); checked just before the step acts',
     )
 
 

@@ -22,6 +22,10 @@ Invariants:
 - The run's own tools (`assemble.RunTools`: the browser, the shell) serve its steps and
   its checks (``page_contains`` reads that browser's page) and are closed when the run
   ends, however it ends, on the thread that iterated it.
+- A fixed browser step with ``expect: ROLE "NAME"`` acts only when its element number
+  names that element now (read from the effect of `_ELEMENT_PROBE`, which does nothing);
+  otherwise it is a failed step (``unexpected_element``, journaled, nothing done) and
+  falls back or stops like any other.
 - ``{{ outputs.NAME }}`` in a fixed step's args is replaced just before the step runs by
   the output of the fixed step saved as NAME; when that step failed (or the model stood
   in for it) there is no output and the run stops there with a clear failure.
@@ -39,6 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
+from pydantic import ValidationError
 
 from agent.approval import Approver
 from agent.assemble import RunTools
@@ -55,15 +60,15 @@ from agent.events import (
     SubgoalStarted,
 )
 from agent.executor import Executor, ModelTrace, Proposal
-from agent.journal import Journal
+from agent.journal import Journal, StepRecord
 from agent.loop import Segment, model_steps
 from agent.policy import Policy, Rule
 from agent.prompt import Transcript
 from agent.task import Limits
-from agent.taskfile import OUTPUT_PLACEHOLDER, AgentStep, TaskFile, ToolStep
+from agent.taskfile import OUTPUT_PLACEHOLDER, AgentStep, TaskFile, ToolStep, parse_expect
 from models.base import ModelError, Usage
 from models.router import ModelRouter
-from tools.base import ToolResult
+from tools.base import ToolFailure, ToolResult
 from tools.paths import Workspace
 from tools.registry import Registry
 
@@ -220,7 +225,7 @@ def _steps(
                 step_idx=progress.last_step,
             )
             return _End("failed", failure)
-        result = yield from _fixed(progress, executor, item, n, args)
+        result = yield from _fixed(plan, progress, executor, journal, item, n, args)
         if result.ok and item.save_as:
             progress.outputs[item.save_as] = result.output
         if result.finish:
@@ -268,9 +273,16 @@ def _with_outputs(
 
 
 def _fixed(
-    progress: _Progress, executor: Executor, item: ToolStep, n: int, args: dict[str, Any]
+    plan: TaskRun,
+    progress: _Progress,
+    executor: Executor,
+    journal: Journal,
+    item: ToolStep,
+    n: int,
+    args: dict[str, Any],
 ) -> Generator[Event, None, ToolResult]:
-    """One fixed step through the executor: no model, so no model id and no usage."""
+    """One fixed step through the executor: no model, so no model id and no usage. A step
+    whose element is no longer the one it `expect`s fails without acting (journaled)."""
     run_id = progress.run_id
     progress.last_step += 1
     idx = progress.last_step
@@ -279,9 +291,56 @@ def _fixed(
     yield ActionProposed(run_id, idx, thought, item.tool, args, "", Usage())
     started = time.perf_counter()
     progress.replayed += 1  # counted before it runs: the executor journals it whatever happens
-    result = yield from executor.execute(idx, Proposal(thought, item.tool, args), ModelTrace())
+    mismatch = _unexpected_element(plan.registry, item, args)
+    if mismatch is not None:
+        result = mismatch
+        journal.record_step(
+            run_id,
+            StepRecord(idx, thought=thought, tool=item.tool, args=args, ok=False,
+                       result_kind=result.kind, result_text=result.output),
+        )  # fmt: skip
+    else:
+        result = yield from executor.execute(idx, Proposal(thought, item.tool, args), ModelTrace())
     yield ActionFinished(run_id, idx, item.tool, result, time.perf_counter() - started)
     return result
+
+
+#: The browser action whose effect names an element without doing anything to it; its
+#: scope is ``HOST ROLE "NAME"`` (tools/browser/tool.py), read here as the element's identity.
+_ELEMENT_PROBE = "browser.hover"
+
+
+def expects_element(step: ToolStep) -> bool:
+    """Whether `step` names a browser element, so that an ``expect`` can be checked."""
+    element = step.args.get("element")
+    return step.tool.startswith("browser.") and isinstance(element, int) and element >= 1
+
+
+def _unexpected_element(
+    registry: Registry, item: ToolStep, args: dict[str, Any]
+) -> ToolResult | None:
+    """A failure when the step's element is not (or no longer) the one it expects."""
+    expected = parse_expect(item.expect) if item.expect is not None else None
+    probe = registry.get(_ELEMENT_PROBE)
+    if expected is None or probe is None:
+        return None
+    element = args.get("element")
+    try:
+        scope = probe.effect(probe.args.model_validate({"element": element})).scope
+    except ValidationError:
+        return None  # the executor reports bad args the usual way
+    except ToolFailure as failure:
+        return ToolResult.failure(failure.kind, failure.message)
+    found = scope.partition(" ")[2]
+    seen = parse_expect(found)
+    role, name = expected
+    if seen is not None and seen[0] == role and seen[1] == name[:60]:
+        return None
+    return ToolResult.failure(
+        "unexpected_element",
+        f"element {element} is {found or 'not there'}, not the expected {item.expect}; "
+        "the page changed, so nothing was done",
+    )
 
 
 def _recover(

@@ -26,7 +26,7 @@ from agent.assemble import BadInput
 from agent.events import Event, RunFinished
 from agent.journal import Journal, UnknownRun
 from agent.loop import Engine, run
-from agent.recorder import SaveError, save_run
+from agent.recorder import SaveError, noting_start_page, save_run
 from agent.runner import TaskReport, check_steps, run_task_path, task_tools
 from agent.settings import Settings, SettingsError, is_interactive, load_settings
 from agent.task import Limits, Task
@@ -176,7 +176,8 @@ def run_command(
             context=context,
         )
         engine = Engine(router, tools.registry(settings, roots), journal, approver, stop=stop)
-        finished = _drive(run(task, engine), engine.stop, as_json)
+        events = noting_start_page(run(task, engine), journal, start_url)
+        finished = _drive(events, engine.stop, as_json)
     finally:
         tools.close()
     router.close()

@@ -753,3 +753,11 @@ def test_the_module_docstring_example_is_valid() -> None:
     example = (agent.taskfile.__doc__ or "").split("For example::")[1].split("Placeholders:")[0]
     task = parse(example)
     assert task.name == "Sort downloads" and len(task.steps or ()) == 2
+
+
+def test_expect_names_an_element_as_role_and_quoted_name() -> None:
+    step = "name: t\nsteps:\n  - {tool: browser.click, args: {element: 3}, expect: %s}\n"
+    task = parse(step % "'button \"Send it\"'")
+    assert task.steps is not None and task.steps[0].expect == 'button "Send it"'  # type: ignore[union-attr]
+    message = error_of(step % "Send")
+    assert message.startswith(f"{SOURCE}:3: steps[0].expect: 'Send' is not ROLE \"NAME\"")
