@@ -207,6 +207,17 @@ def start_url_grant(url: str) -> Rule:
     return Rule("browser.navigate", host or "", "allow", source="grant")
 
 
+def wants_gui(grants: Sequence[Rule]) -> bool:
+    """A task's grant of ``gui.input`` or ``screen.capture`` (or a pattern naming one)
+    asks for the GUI tool."""
+    return any(
+        g.source == "grant"
+        and g.decision != "deny"
+        and any(fnmatch.fnmatchcase(c, g.capability) for c in ("gui.input", "screen.capture"))
+        for g in grants
+    )
+
+
 def wants_browser(grants: Sequence[Rule], start_url: str | None = None) -> bool:
     """A run gets the browser tool when it starts on a page or is granted a browser capability."""
     return start_url is not None or any(
@@ -215,11 +226,16 @@ def wants_browser(grants: Sequence[Rule], start_url: str | None = None) -> bool:
 
 
 def gui_tool(
-    settings: Settings, stop: threading.Event | None = None, env: dict[str, str] | None = None
+    settings: Settings,
+    stop: threading.Event | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    secrets: Collection[str] | None = None,
 ) -> GuiTool:
-    """The GUI tool for this desktop (``--gui``), or `BadInput` saying in one line why
-    there is none (Wayland, no DISPLAY, not Linux). Nothing connects to the display and
-    pyautogui is not imported until the first GUI action."""
+    """The GUI tool for this desktop (``--gui``, a task file's ``gui.*`` step or grant),
+    or `BadInput` saying in one line why there is none (Wayland, no DISPLAY, not Linux).
+    Nothing connects to the display and pyautogui is not imported until the first GUI
+    action. `secrets` as for `browser_tool`: the only names it may type, or None."""
     from tools.gui.base import GuiUnavailable
     from tools.gui.session import x11_desktop, x11_display
     from tools.gui.tool import GuiTool
@@ -230,7 +246,7 @@ def gui_tool(
         raise BadInput(str(exc)) from exc
     return GuiTool(
         x11_desktop(display),
-        secrets=_keyring_secret,
+        secrets=_keyring_secret if secrets is None else declared_secrets(secrets),
         stop=stop,
         screenshots=settings.data_dir / "screenshots",
     )

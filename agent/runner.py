@@ -17,8 +17,10 @@ Invariants:
   that fallback then fails with the reason.
 - A run gets the tools its task uses (`task_tools`): the browser for a fixed
   ``browser.*`` step, a ``page_contains`` check or a granted ``browser.*`` capability;
-  the shell when ``shell.exec`` is granted. Its browser may type only the secrets the
-  task declares, and is closed when the run ends (agent/taskrun.py).
+  the shell when ``shell.exec`` is granted; the GUI tool for a fixed ``gui.*`` step or a
+  granted ``gui.input``/``screen.capture`` (`BadInput` in one line without an X
+  display). Its browser and GUI tool may type only the secrets the task declares; the
+  browser is closed when the run ends (agent/taskrun.py).
 - A secret placeholder is accepted only where a tool resolves it at the moment of use
   (`SECRET_ARGS`); anywhere else it would be used as the literal text, so it is refused.
 """
@@ -64,8 +66,8 @@ log = logging.getLogger(__name__)
 _SECRET = re.compile(r"\{\{\s*(secrets\.|secret:)")
 _INPUT = re.compile(r"\{\{\s*inputs\.")
 #: The arguments in which a tool resolves secret placeholders itself, at the moment of use
-#: (tools/browser/placeholders.py); the value never reaches the journal or the model.
-SECRET_ARGS = {"browser.type": "text"}
+#: (tools/placeholders.py); the value never reaches the journal or the model.
+SECRET_ARGS = {"browser.type": "text", "gui.type": "text"}
 
 
 @dataclass(frozen=True)
@@ -155,15 +157,20 @@ def task_tools(
     stop: threading.Event | None = None,
 ) -> assemble.RunTools:
     """The tools a run of `task` gets beyond the file tool (nothing starts here)."""
-    uses_browser = any(
-        isinstance(s, ToolStep) and s.tool.startswith("browser.") for s in task.steps or ()
-    ) or any(isinstance(c, PageContains) for c in task.checks)
+    fixed = [s.tool for s in task.steps or () if isinstance(s, ToolStep)]
+    uses_browser = any(t.startswith("browser.") for t in fixed) or any(
+        isinstance(c, PageContains) for c in task.checks
+    )
+    gui = None
+    if any(t.startswith("gui.") for t in fixed) or assemble.wants_gui(task.grants(roots)):
+        gui = assemble.gui_tool(settings, stop, secrets=task.secrets)  # BadInput: no display
     return assemble.run_tools(
         settings,
         roots,
         rules,
         goal=task.goal or task.name,
         browser=uses_browser,
+        gui=gui,
         stop=stop,
         secrets=task.secrets,
     )
