@@ -112,6 +112,10 @@ class Settings(_Section):
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     #: Folders the tray app's runs may work in; empty means the default workspace.
     workspaces: list[Path] = Field(default_factory=list)
+    #: The tray app runs each *.task.yaml dropped here, as ``deskhand watch`` does.
+    watch_folder: Path | None = None
+    #: Saved *.task.yaml files here are offered by the command palette.
+    tasks_folder: Path | None = None
 
     @property
     def journal_path(self) -> Path:

@@ -28,7 +28,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: The top-level settings the settings window edits.
-EDITED = ("model", "permissions", "hotkeys", "workspaces")
+EDITED = ("model", "permissions", "hotkeys", "workspaces", "watch_folder", "tasks_folder")
 _LOCATIONS = ("home", "config_dir", "data_dir", "cache_dir")
 
 

@@ -7,33 +7,17 @@ and works where PySide6 is not installed. The app itself is `app.qt.app`.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import NoReturn
 
 import typer
-from rich.console import Console
 
-from agent.settings import Settings, SettingsError, load_settings
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"deskhand: {message}", markup=False)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        _fail(f"bad configuration: {exc}")
+from app.common import fail, settings_or_fail
 
 
 def _qt_app() -> ModuleType:
     try:
         from app.qt import app
     except ImportError as exc:
-        _fail(f"the desktop app needs PySide6 and pynput ({exc}); pip install PySide6 pynput")
+        fail(f"the desktop app needs PySide6 and pynput ({exc}); pip install PySide6 pynput")
     return app
 
 
@@ -43,7 +27,7 @@ def tray_command() -> None:
     The model loads in the background; the palette is usable at once. When the app is
     already running, this does nothing."""
     qt = _qt_app()
-    raise typer.Exit(qt.run_app(_settings(), show_palette=False))
+    raise typer.Exit(qt.run_app(settings_or_fail(), show_palette=False))
 
 
 def palette_command() -> None:
@@ -52,11 +36,11 @@ def palette_command() -> None:
     On Wayland, where applications cannot grab global hotkeys, bind this command to a
     shortcut in your desktop's keyboard settings."""
     qt = _qt_app()
-    raise typer.Exit(qt.run_app(_settings(), show_palette=True))
+    raise typer.Exit(qt.run_app(settings_or_fail(), show_palette=True))
 
 
 def stop_command() -> None:
     """The kill switch: stop the run the tray app is doing, at once (bind it to a key on Wayland)."""
     qt = _qt_app()
-    if not qt.send_stop(_settings()):
-        _fail("the tray app is not running", code=1)
+    if not qt.send_stop(settings_or_fail()):
+        fail("the tray app is not running", code=1)

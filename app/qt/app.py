@@ -11,6 +11,8 @@ Invariants:
 - The tray icon's state is derived in one place (`_update_state`) from what the worker
   and the approver report: approval > working > loading > error > idle.
 - One app per data directory (`instance`): later calls hand it their command.
+- The watched inbox (`watcher`) starts with the engine, after the first paint; the
+  runs it files show in History and the recent runs as soon as they are filed.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from app.qt.icons import State
 from app.qt.palette import Palette
 from app.qt.store import JournalThread
 from app.qt.tray import Tray
+from app.qt.watcher import InboxWatcher
 from app.qt.worker import EngineWorker, ModelOpener, open_configured_model
 
 if TYPE_CHECKING:
     from agent.events import Event
+    from agent.inbox import Notice
     from agent.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,7 @@ class DeskhandApp(QObject):
         self.approver = QtApprover(self)
         self.worker = EngineWorker(settings, self.approver, open_model=open_model, parent=self)
         self.store = JournalThread(settings.journal_path, self)
+        self.watcher = InboxWatcher(settings, self)
         self.palette = Palette()
         self.tray = Tray(self) if use_tray else None
         self.hotkeys = GlobalHotkeys(settings.hotkeys, session, self) if use_hotkeys else None
@@ -100,6 +105,7 @@ class DeskhandApp(QObject):
         w.busy_changed.connect(self._busy_changed)
         w.engine_event.connect(self._event)
         w.run_failed.connect(self._run_failed)
+        self.watcher.notice.connect(self._inbox_notice)
         self.approver.requested.connect(self._approval_requested)
         self.approver.settled.connect(self._approval_settled)
         self.palette.goal_submitted.connect(self.worker.submit)
@@ -111,6 +117,8 @@ class DeskhandApp(QObject):
             self.tray.settings.connect(self.show_settings)
             self.tray.quit.connect(self.quit)
             self.tray.open_run.connect(self.show_history)
+            self.tray.toggle_watch.connect(self.watcher.toggle)
+            self.watcher.state_changed.connect(self.tray.set_watching)
         if self.hotkeys is not None:
             self.hotkeys.palette.connect(self.palette.summon)
             self.hotkeys.stop.connect(self.stop)
@@ -133,6 +141,7 @@ class DeskhandApp(QObject):
             return
         self._started = True
         self.worker.start()
+        self.watcher.start()
         if self.hotkeys is not None:
             self.hotkeys.start()
         self.refresh_recent()
@@ -143,6 +152,7 @@ class DeskhandApp(QObject):
 
     def shutdown(self) -> None:
         self.closed = True
+        self.watcher.close()
         self.worker.shutdown()
         self.store.close()
         if self.hotkeys is not None:
@@ -195,6 +205,7 @@ class DeskhandApp(QObject):
         self.worker.reload(settings, reopen_model=old.model != settings.model)
         if self.hotkeys is not None and old.hotkeys != settings.hotkeys:
             self.hotkeys.restart(settings.hotkeys)
+        self.watcher.reconfigure(settings)
 
     def refresh_recent(self) -> None:
         self.store.submit(lambda j: _recent(j), self._recent_loaded)
@@ -253,6 +264,18 @@ class DeskhandApp(QObject):
         self._error = message
         self.palette.show_failure(message)
         self._update_state()
+
+    @_while_open
+    def _inbox_notice(self, notice: Notice) -> None:
+        if notice.kind != "filed":
+            return
+        self.refresh_recent()
+        reload = getattr(self.history_window, "reload", None)
+        if reload is not None and self.history_window is not None:
+            if self.history_window.isVisible():
+                reload()
+        if self.tray is not None:
+            self.tray.notify(f"deskhand: {notice.name}: {notice.outcome}", notice.message)
 
     @_while_open
     def _approval_requested(self, pending: PendingApproval) -> None:

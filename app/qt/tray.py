@@ -1,6 +1,7 @@
 """The tray icon: the app's state at a glance, and its menu.
 
-Menu: New task…, Recent runs (opens one in History), Stop, History, Settings, Quit.
+Menu: New task…, Recent runs (opens one in History), Stop, Pause/resume watching (the
+watched inbox, with its state in the item's text), History, Settings, Quit.
 The icon (drawn in `icons`) and its tooltip follow the app's state. Where the desktop
 has no tray (some Wayland and bare X sessions), the app still runs: the palette is
 reached by hotkey or ``deskhand palette``, and `available` is False.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -30,6 +32,8 @@ class Tray(QObject):
     history = Signal()
     settings = Signal()
     quit = Signal()
+    #: Pause or resume the watched inbox.
+    toggle_watch = Signal()
     #: A recent run was picked: its id.
     open_run = Signal(str)
 
@@ -44,6 +48,8 @@ class Tray(QObject):
         self.recent_menu.setEnabled(False)
         self.stop_action = self._action("Stop", self.stop)
         self.stop_action.setEnabled(False)
+        self.watch_action = self._action("Pause watching", self.toggle_watch)
+        self.set_watching("off")
         self.menu.addSeparator()
         self.history_action = self._action("History", self.history)
         self.settings_action = self._action("Settings", self.settings)
@@ -81,6 +87,21 @@ class Tray(QObject):
         tip = f"deskhand: {LABELS[state]}"
         self.icon.setToolTip(f"{tip}\n{short(detail, 120)}" if detail else tip)
         self.stop_action.setEnabled(state in ("working", "approval"))
+
+    def set_watching(self, state: str, detail: str = "") -> None:
+        """Show the watched inbox's state (`app.qt.watcher.WatchState`) in its menu item."""
+        name = Path(detail).name if detail else ""
+        text, enabled = {
+            "off": ("Pause/resume watching (no watch folder set)", False),
+            "starting": (f"Starting to watch {name}…", False),
+            "watching": (f"Pause watching {name}", True),
+            "pausing": (f"Pausing {name} (after its current task)…", False),
+            "paused": (f"Resume watching {name} (paused)", True),
+            "failed": ("Resume watching (failed: see the tooltip)", True),
+        }[state]
+        self.watch_action.setText(text)
+        self.watch_action.setToolTip(detail)
+        self.watch_action.setEnabled(enabled)
 
     def set_recent_runs(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self.recent_menu.clear()

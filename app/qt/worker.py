@@ -10,6 +10,10 @@ Invariants:
 - The model loads once, when `start()` posts the first command (the app calls it after
   its first paint). Goals submitted earlier wait in the queue behind it. The engine's
   modules are imported on the worker thread too, so none of that delays the first paint.
+- The worker thread runs at a lower CPU priority than the UI thread (`lower_priority`,
+  Linux), and so do the threads and processes it starts (llama.cpp's compute threads,
+  the browser): on a busy machine the UI thread gets a core first and never queues
+  behind the model for one (measured in tests/benchmarks/app.py).
 - `stop()` sets the engine's stop flag (checked between steps and between generated
   tokens), settles any approval the run is parked on as a denial, and drops goals
   queued behind the run.
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +53,26 @@ def open_configured_model(settings: Settings) -> ModelRouter:
     from agent import assemble
 
     return assemble.open_router(settings, assemble.resolve_model(settings, None))
+
+
+#: How much nicer than the UI the engine's threads run (Linux nice levels).
+ENGINE_NICENESS = 10
+
+
+def lower_priority(step: int = ENGINE_NICENESS) -> None:
+    """Make the calling thread (and what it starts later) yield the CPU to the UI thread:
+    `step` nice levels below the process's main thread. Calling it again changes nothing.
+
+    Linux nice values are per thread and inherited by threads and processes created
+    afterwards. Elsewhere this does nothing (the OS schedulers there favour the
+    foreground window's thread already)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + step)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), target)
+    except OSError as exc:  # a sandbox without setpriority: correct, only less smooth
+        log.debug("cannot lower the engine's priority: %s", exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +137,8 @@ class EngineWorker:
         self._started = False
         self._router: ModelRouter | None = None
         self._journal: Journal | None = None
+        #: The worker thread's OS thread id, once it runs.
+        self.native_id: int | None = None
 
     # -- called on the UI thread ----------------------------------------------------------
 
@@ -145,6 +173,8 @@ class EngineWorker:
     # -- the worker thread ----------------------------------------------------------------
 
     def _main(self) -> None:
+        self.native_id = threading.get_native_id()
+        lower_priority()  # first: llama.cpp's threads and the browser inherit it
         from agent import assemble
 
         self._journal = assemble.open_journal(self._settings)
@@ -154,7 +184,8 @@ class EngineWorker:
                 if isinstance(command, _Quit):
                     break
                 if isinstance(command, _Load):
-                    self._load()
+                    if self._router is None:  # a goal queued before start() loaded it
+                        self._load()
                 elif isinstance(command, _Reload):
                     self._settings = command.settings
                     if command.reopen_model:

@@ -1,7 +1,7 @@
 """Fixtures for the desktop app's tests: a real X server, the app, scripted models.
 
-The session's QApplication runs on a real X server: Xvfb started here on a free display
-(``-displayfd``), with Qt's xcb platform, whatever DISPLAY the environment had. With
+The session's QApplication runs on a real X server: Xvfb started on a free display by
+tests/xserver.py `xvfb`, with Qt's xcb platform, whatever DISPLAY the environment had. With
 ``DESKHAND_TEST_QPA=offscreen`` (or without Xvfb) the same tests run on Qt's offscreen
 platform instead, and those that need X skip; `test_app_offscreen.py` runs the palette,
 approval, history and settings tests that way in a subprocess, so one plain pytest run
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,26 +23,12 @@ import pytest
 pytest.importorskip("PySide6", reason="the desktop app needs PySide6")
 pytest.importorskip("pytestqt", reason="the desktop app's tests need pytest-qt")
 
+from xserver import xvfb  # noqa: E402
+
 from agent.settings import Settings, load_settings  # noqa: E402
 
-
-def _start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        # -terminate: the server ends when its last client (this process's Qt) goes.
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
-         "-nolisten", "tcp", "-terminate"],  # fmt: skip
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        number = pipe.readline().decode().strip()  # EOF (empty) when Xvfb failed to start
-    if not number:
-        proc.kill()
-        raise RuntimeError("Xvfb did not start")
-    return proc, f":{number}"
+#: The session's X server, never garbage collected (its context's exit would stop it).
+_servers: list[Any] = []
 
 
 def _qt_env(display: str | None) -> dict[str, str | None]:
@@ -64,8 +49,10 @@ def x_display() -> Iterator[str | None]:
     if os.environ.get("DESKHAND_TEST_QPA") == "offscreen" or not shutil.which("Xvfb"):
         yield None
         return
-    proc, display = _start_xvfb()
-    yield display
+    # -terminate: the server ends when its last client (this process's Qt) goes.
+    server = xvfb("1280x800x24", "-terminate")
+    _servers.append(server)
+    yield server.__enter__().display
     # Killing the server under a live QApplication makes Qt exit(1) ("The X11
     # connection broke"), and destroying the QApplication before every widget is gone
     # crashes; so the server outlives the session and ends with its last client
@@ -73,8 +60,7 @@ def x_display() -> Iterator[str | None]:
     from PySide6.QtWidgets import QApplication
 
     if QApplication.instance() is None:
-        proc.terminate()
-        proc.wait(10)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")

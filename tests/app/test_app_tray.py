@@ -15,7 +15,15 @@ def test_the_tray_follows_the_state_and_its_menu_works(qtbot: Any, make_app: Any
     app = make_app(open_model=opener, use_tray=True)
     tray = app.tray
     names = [a.text() for a in tray.menu.actions() if a.text()]
-    assert names == ["New task…", "Recent runs", "Stop", "History", "Settings", "Quit"]
+    assert names == [
+        "New task…",
+        "Recent runs",
+        "Stop",
+        tray.watch_action.text(),
+        "History",
+        "Settings",
+        "Quit",
+    ]
     assert all(not state_icon(s).isNull() for s in STATES)
     app.start()
 
