@@ -23,6 +23,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -109,6 +110,8 @@ class DeskhandApp(QObject):
         self.approver.requested.connect(self._approval_requested)
         self.approver.settled.connect(self._approval_settled)
         self.palette.goal_submitted.connect(self.worker.submit)
+        self.palette.task_submitted.connect(self.worker.submit_task_file)
+        self.palette.summoned.connect(self.refresh_task_files)
         self.palette.stop_requested.connect(self.stop)
         if self.tray is not None:
             self.tray.new_task.connect(self.palette.summon)
@@ -145,6 +148,7 @@ class DeskhandApp(QObject):
         if self.hotkeys is not None:
             self.hotkeys.start()
         self.refresh_recent()
+        self.refresh_task_files()
 
     def stop(self) -> None:
         """The kill switch: stop the current run at once and drop queued goals."""
@@ -206,6 +210,19 @@ class DeskhandApp(QObject):
         if self.hotkeys is not None and old.hotkeys != settings.hotkeys:
             self.hotkeys.restart(settings.hotkeys)
         self.watcher.reconfigure(settings)
+        self.refresh_task_files()
+
+    def refresh_task_files(self) -> None:
+        """List the tasks folder's saved task files for the palette (off the UI thread)."""
+        folder = self.settings.tasks_folder
+        if folder is None:
+            self.palette.set_task_files([])
+            return
+        self.store.submit(lambda _journal: _task_files(folder), self._task_files_listed)
+
+    @_while_open
+    def _task_files_listed(self, paths: list[Path]) -> None:
+        self.palette.set_task_files(paths)
 
     def refresh_recent(self) -> None:
         self.store.submit(lambda j: _recent(j), self._recent_loaded)
@@ -318,6 +335,15 @@ class DeskhandApp(QObject):
 
 def _recent(journal: Journal) -> list[dict[str, Any]]:
     return journal.runs(limit=RECENT_RUNS)
+
+
+def _task_files(folder: Path) -> list[Path]:
+    """Runs on the store thread (it reads the disk)."""
+    try:
+        return sorted(p for p in folder.glob("*.task.yaml") if p.is_file())
+    except OSError as exc:
+        log.warning("cannot list the tasks folder %s: %s", folder, exc)
+        return []
 
 
 def _raise(window: QWidget) -> None:

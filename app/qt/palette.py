@@ -1,18 +1,21 @@
 """The command palette: a frameless window with one text field, summoned by the hotkey.
 
 Built once and re-shown, so it appears at once. Enter runs the goal (or the suggestion
-picked with the arrow keys); suggestions are recent goals, fuzzy matched. Text from the
+picked with the arrow keys); suggestions are recent goals and saved task files (the
+``*.task.yaml`` in the tasks folder, shown by file name), fuzzy matched. Picking a task
+file runs that file (`task_submitted`), not its name as a goal. Text from the
 current selection or clipboard can be attached as context; it is shown, and removable,
 before the run. While a run goes, its steps stream in (thought, action, result) and the
 Stop button stays in view. Escape hides the palette; a run goes on and the tray shows it.
 
-The palette knows nothing of the engine: it emits `goal_submitted` and `stop_requested`
-and shows the events it is given.
+The palette knows nothing of the engine: it emits `goal_submitted`, `task_submitted`
+and `stop_requested`, and shows the events it is given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -74,6 +77,8 @@ QPushButton:disabled { color: #80868b; }
 class Palette(QWidget):
     #: The goal to run, and the attached context ("" when none).
     goal_submitted = Signal(str, str)
+    #: A saved task file to run: its path.
+    task_submitted = Signal(object)
     stop_requested = Signal()
     #: The first paint after being shown: the palette is on screen.
     summoned = Signal()
@@ -90,6 +95,7 @@ class Palette(QWidget):
         self.setStyleSheet(_STYLE)
         self.resize(680, 120)
         self._goals: list[str] = []
+        self._tasks: dict[str, Path] = {}
         self._running = False
         self._context = ""
         self._painted_since_show = False
@@ -137,7 +143,7 @@ class Palette(QWidget):
         self.suggestions = QListWidget()
         self.suggestions.setObjectName("suggestions")
         self.suggestions.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.suggestions.itemClicked.connect(lambda item: self._run(item.text()))
+        self.suggestions.itemClicked.connect(self._pick)
         self.suggestions.hide()
         layout.addWidget(self.suggestions)
 
@@ -214,6 +220,12 @@ class Palette(QWidget):
         if self.isVisible() and not self.steps.isVisible():
             self._refresh_suggestions()
 
+    def set_task_files(self, paths: Sequence[Path]) -> None:
+        """Saved task files to suggest (by file name)."""
+        self._tasks = {p.name: p for p in paths}
+        if self.isVisible() and not self.steps.isVisible():
+            self._refresh_suggestions()
+
     def _typed(self) -> None:
         # Typing a new goal puts the last run's steps away (History keeps them).
         if not self._running:
@@ -223,9 +235,18 @@ class Palette(QWidget):
     def _refresh_suggestions(self) -> None:
         typed = self.field.text().strip()
         goals = [g for g in self._goals if g.strip() != typed]
-        matches = [] if self._running else fuzzy.rank(typed, goals, limit=6)
+        # Goals first: of two equal matches, the recent goal wins.
+        candidates = [*goals, *(n for n in self._tasks if n not in self._goals)]
+        matches = [] if self._running else fuzzy.rank(typed, candidates, limit=6)
         self.suggestions.clear()
-        self.suggestions.addItems(matches)
+        for text in matches:
+            item = QListWidgetItem(text)
+            task = self._tasks.get(text)
+            if task is not None:
+                item.setData(Qt.ItemDataRole.UserRole, str(task))
+                item.setToolTip(f"run the task file {task}")
+                item.setForeground(QColor(_LINE_COLOURS["note"]))
+            self.suggestions.addItem(item)
         self.suggestions.setCurrentRow(-1)
         self.suggestions.setVisible(bool(matches))
         self.suggestions.setFixedHeight(min(len(matches), 6) * 26 + 4)
@@ -248,22 +269,42 @@ class Palette(QWidget):
 
     def _submit(self) -> None:
         item = self.suggestions.currentItem()
-        self._run(item.text() if item is not None else self.field.text())
+        if item is not None:
+            self._pick(item)
+        elif self.field.text().strip() in self._tasks:
+            self._run_task(self._tasks[self.field.text().strip()])
+        else:
+            self._run(self.field.text())
+
+    def _pick(self, item: QListWidgetItem) -> None:
+        task = item.data(Qt.ItemDataRole.UserRole)
+        if task:
+            self._run_task(Path(task))
+        else:
+            self._run(item.text())
+
+    def _run_task(self, path: Path) -> None:
+        if self._start(path.name):
+            self.task_submitted.emit(path)
 
     def _run(self, goal: str) -> None:
         goal = goal.strip()
-        if not goal:
-            return
+        context = self._context
+        if goal and self._start(goal):
+            self.goal_submitted.emit(goal, context)
+
+    def _start(self, shown: str) -> bool:
+        """Switch to the live view for a run of `shown`; False while another run goes."""
         if self._running:
             self.status.setText("a run is going: Stop it first")
-            return
-        context, self._context = self._context, ""
+            return False
+        self._context = ""
         self.context_bar.hide()
-        self.field.setText(goal)
+        self.field.setText(shown)
         self.steps.clear()
         self.set_running(True)
         self.status.setText("queued…")
-        self.goal_submitted.emit(goal, context)
+        return True
 
     def set_running(self, running: bool) -> None:
         self._running = running
