@@ -9,8 +9,18 @@ document order from 1, so the same page shows the same indices.
 
 `element_from` turns one described element (a plain dict from the page) into an `Element`.
 
+Which elements count: the semantic ones (links, buttons, fields, ARIA widget roles), and
+the ones that are only made clickable: an ``onclick`` attribute, ``tabindex`` >= 0, or a
+``cursor: pointer`` (counted where the pointer begins: the style inherits, so the
+element whose parent has another cursor stands for its whole subtree). Such a plain
+clickable element is left out when a clickable element inside it, or a kept one around
+it, already stands for it, so wrappers do not flood the list. An inline one (a ``<span>``
+in running text) is shown as a link, any other as a button.
+
 Names follow the accessible-name rules closely enough for a model: aria-label,
-aria-labelledby, <label>, a button's text or value, then placeholder, title, name.
+aria-labelledby, <label>, a button's text or value, then placeholder, title; a field with
+none of these is named by the text next to it that no other element claims (an unlinked
+``<label>``, a text node: before it, or after a checkbox or radio), then its name attribute.
 """
 
 from __future__ import annotations
@@ -29,6 +39,9 @@ const SEL = [
       'menuitemradio', 'option', 'switch', 'textbox', 'combobox', 'searchbox', 'slider',
       'spinbutton', 'treeitem'].map(r => `[role=${r}]`),
 ].join(',');
+// Matched by these, an element says what it is; matched otherwise, it is only clickable.
+const SEMANTIC = 'a[href],button,input,select,textarea,summary,[contenteditable=""],' +
+  '[contenteditable=true],[role]';
 const FIELDS = new Set(['textbox', 'searchbox', 'combobox', 'listbox', 'checkbox', 'radio',
   'slider', 'spinbutton', 'switch', 'file']);
 const INPUT_ROLES = {checkbox: 'checkbox', radio: 'radio', submit: 'button', button: 'button',
@@ -47,7 +60,47 @@ function roleOf(el) {
   if (tag === 'select') return el.multiple || el.size > 1 ? 'listbox' : 'combobox';
   if (tag === 'textarea' || el.isContentEditable) return 'textbox';
   if (tag === 'input') return INPUT_ROLES[(el.type || 'text').toLowerCase()] || 'textbox';
-  return 'button';
+  return getComputedStyle(el).display === 'inline' ? 'link' : 'button';
+}
+function pointerStart(el) {
+  // cursor inherits: only the element where the pointer begins is counted.
+  if (el === document.body || el === document.documentElement) return false;
+  if (getComputedStyle(el).cursor !== 'pointer') return false;
+  const up = el.parentElement || (el.getRootNode() && el.getRootNode().host);
+  return !up || getComputedStyle(up).cursor !== 'pointer';
+}
+function claimed(node) {
+  return node.nodeType === 1 && (node.matches(SEL) || !!node.querySelector(SEL));
+}
+function textOf(node) {
+  // Text of a sibling node; a label of another field is not this one's.
+  if (node.nodeType === 3) return clean(node.textContent, 40);
+  if (node.nodeType !== 1 || (node.tagName === 'LABEL' && node.control)) return '';
+  return clean(node.innerText, 40);
+}
+function nearbyText(el) {
+  // An unlinked label: the nearest text before the field (after a checkbox or radio
+  // first) within the wrappers that hold nothing else interactive.
+  const type = (el.type || '').toLowerCase();
+  if (type === 'checkbox' || type === 'radio') {
+    for (let s = el.nextSibling; s; s = s.nextSibling) {
+      if (claimed(s)) break;
+      const t = textOf(s);
+      if (t) return t;
+    }
+  }
+  let node = el;
+  for (let depth = 0; node && depth < 4; depth++) {
+    for (let s = node.previousSibling; s; s = s.previousSibling) {
+      if (claimed(s)) return '';
+      const t = textOf(s);
+      if (t) return t;
+    }
+    const up = node.parentElement;
+    if (!up || up === document.body || up.querySelectorAll(SEL).length > 1) return '';
+    node = up;
+  }
+  return '';
 }
 function byIds(el, ids) {
   const root = el.getRootNode();
@@ -69,6 +122,7 @@ function nameOf(el) {
     () => { const img = el.querySelector && el.querySelector('img[alt]'); return img && img.alt; },
     () => el.getAttribute('placeholder'),
     () => el.getAttribute('title'),
+    () => ['input', 'textarea', 'select'].includes(tag) && nearbyText(el),
     () => el.getAttribute('name'),
   ];
   for (const c of candidates) { const t = clean(c()); if (t) return t; }
@@ -138,11 +192,17 @@ SNAPSHOT = (
   const found = [];
   const visit = (root) => {
     for (const el of root.querySelectorAll('*')) {
-      if (el.matches(SEL)) found.push(el);
+      if (el.matches(SEL) || pointerStart(el)) found.push(el);
       if (el.shadowRoot) visit(el.shadowRoot);
     }
   };
   visit(document);
+  const representedBy = (el, kept) => {
+    // A plain clickable wrapper is represented by a clickable inside it or a kept one around it.
+    if (Array.from(el.querySelectorAll(SEL)).some(visible)) return true;
+    for (let up = el.parentElement; up; up = up.parentElement) if (kept.has(up)) return true;
+    return false;
+  };
   if (typeof window[args.counter] !== 'number') window[args.counter] = 0;
   const kept = new Set();
   const elements = [];
@@ -151,6 +211,7 @@ SNAPSHOT = (
     if (!visible(el)) continue;
     const outer = el.parentElement && el.parentElement.closest('a[href],button');
     if (outer && kept.has(outer) && !FIELDS.has(roleOf(el))) continue;
+    if (!el.matches(SEMANTIC) && representedBy(el, kept)) continue;
     kept.add(el);
     if (!el.getAttribute(args.attr)) el.setAttribute(args.attr, String(++window[args.counter]));
     elements.push(describe(el, args.attr));
