@@ -28,10 +28,11 @@ from agent.journal import Journal, UnknownRun
 from agent.loop import Engine, run
 from agent.recorder import SaveError, noting_start_page, save_run
 from agent.runner import TaskReport, check_steps, run_task_path, task_tools
-from agent.settings import Settings, SettingsError, is_interactive, load_settings
+from agent.settings import Settings, is_interactive
 from agent.task import Limits, Task
 from agent.taskfile import TaskFile, TaskFileError, load_task_file
 from app.approver import TerminalApprover
+from app.common import err, fail, set_pairs, settings_or_fail
 from app.display import LiveDisplay, event_json, runs_table, show_run
 from models.base import ModelError
 from tools.base import ToolFailure
@@ -46,19 +47,6 @@ cli = typer.Typer(
     rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"deskhand: {message}", markup=False)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        fail(f"bad configuration: {exc}")
 
 
 def _journal(settings: Settings) -> Journal:
@@ -118,7 +106,7 @@ def run_command(
 
     GOAL may be a task file (*.task.yaml): its fixed steps run without a model, its
     checks decide the outcome, and a failing check exits 1."""
-    settings = _settings()
+    settings = settings_or_fail()
     if _is_task_file(goal):
         if start_url is not None or gui:
             fail("--start-url and --gui apply to a goal; a task file names its own steps")
@@ -131,7 +119,7 @@ def run_command(
             approver=_approver(yes, as_json),
             max_steps=max_steps,
             as_json=as_json,
-            overrides=_overrides(set_ or []),
+            overrides=set_pairs(set_ or []),
             on_step_failure=_step_failure(on_step_failure),
         )
     if set_ or on_step_failure:
@@ -241,16 +229,6 @@ def _is_task_file(goal: str) -> bool:
     return Path(goal).is_file() or not any(c.isspace() for c in goal)
 
 
-def _overrides(pairs: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            fail(f"--set wants NAME=VALUE, got {pair!r}")
-        values[name.strip()] = value
-    return values
-
-
 def _step_failure(text: str | None) -> Literal["agent", "stop"] | None:
     if text is None or text in ("agent", "stop"):
         return cast(Literal["agent", "stop"] | None, text)
@@ -306,7 +284,7 @@ def validate_command(
     files: Annotated[list[Path], typer.Argument(help="Task files to check.")],
 ) -> None:
     """Check task files without running them: one line per problem; exit 2 if any."""
-    settings = _settings()
+    settings = settings_or_fail()
     roots = (settings.default_workspace,)
     bad = 0
     for path in files:
@@ -342,7 +320,7 @@ def save_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Save a successful run as a task file of fixed steps that replays without a model."""
-    journal = _journal(_settings())
+    journal = _journal(settings_or_fail())
     try:
         saved = save_run(journal, run_id, output, name=name, force=force)
     except SaveError as exc:
@@ -365,7 +343,7 @@ def runs_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List recent runs, newest first."""
-    journal = _journal(_settings())
+    journal = _journal(settings_or_fail())
     rows = journal.runs(limit=limit)
     if as_json:
         print(json.dumps(rows, default=str, ensure_ascii=False))
@@ -379,7 +357,7 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one run's whole trajectory."""
-    journal = _journal(_settings())
+    journal = _journal(settings_or_fail())
     try:
         rid = journal.resolve_run_id(run_id)
     except UnknownRun as exc:
@@ -405,7 +383,7 @@ def undo_command(
     run_id: Annotated[str, typer.Argument(help="The run whose file changes to reverse.")],
 ) -> None:
     """Reverse a run's file changes, newest first."""
-    journal = _journal(_settings())
+    journal = _journal(settings_or_fail())
     try:
         rid = journal.resolve_run_id(run_id)
     except UnknownRun as exc:
@@ -428,7 +406,7 @@ def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     """List the embedded and configured models, where each lives, and GPU offload."""
     from models.llamacpp import gpu_offload_supported
 
-    settings = _settings()
+    settings = settings_or_fail()
     gpu = gpu_offload_supported()
     rows = [
         {

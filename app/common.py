@@ -1,5 +1,5 @@
 """What every ``deskhand`` command shares: one clear line and an exit code on bad input,
-and the settings loaded that way.
+the settings loaded that way, and ``--set NAME=VALUE`` parsing.
 
 Bad input never shows a traceback: `fail` prints ``deskhand: <message>`` on stderr and
 exits with `code` (2 for bad input, as every command documents).
@@ -28,3 +28,14 @@ def settings_or_fail() -> Settings:
         return load_settings()
     except SettingsError as exc:
         fail(f"bad configuration: {exc}")
+
+
+def set_pairs(pairs: list[str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` options as a dict (a later NAME wins), or exit 2 on a bad one."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail(f"--set wants NAME=VALUE, got {pair!r}")
+        values[name.strip()] = value
+    return values

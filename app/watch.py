@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -40,15 +40,10 @@ from agent.claims import FAILED, read_status
 from agent.events import Event
 from agent.inbox import Inbox, Notice, RunTask
 from agent.runner import TaskReport, run_task_path
-from agent.settings import Settings, SettingsError, load_settings
+from agent.settings import Settings
+from app.common import err, fail, set_pairs, settings_or_fail
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"deskhand: {message}", markup=False)
-    raise typer.Exit(code)
 
 
 def watch_command(
@@ -82,19 +77,17 @@ def watch_command(
     done/ or failed/ with NAME.result.json beside it. Ctrl-C stops after the current task."""
     folder = folder.expanduser()
     if not folder.is_dir():
-        _fail(f"inbox folder does not exist or is not a folder: {folder}")
+        fail(f"inbox folder does not exist or is not a folder: {folder}")
     folder = folder.resolve()
-    inputs = _inputs(set_ or [])
+    inputs = set_pairs(set_ or [])
     if status:
         _print_status(read_status(folder), as_json)
         return
+    settings = settings_or_fail()
     try:
-        settings = load_settings()
         roots = assemble.workspace_roots(settings, workspace or [])
-    except SettingsError as exc:
-        _fail(f"bad configuration: {exc}")
     except BadInput as exc:
-        _fail(str(exc))
+        fail(str(exc))
     # watchdog logs an ERROR when its observer is stopped while reading events, a
     # harmless race inside watchdog on every shutdown; keep it off the user's terminal.
     logging.getLogger("watchdog").setLevel(logging.CRITICAL)
@@ -108,22 +101,12 @@ def watch_command(
     try:
         inbox.start(once=once)
     except OSError as exc:
-        _fail(f"cannot watch {folder}: {exc.strerror or exc}")
+        fail(f"cannot watch {folder}: {exc.strerror or exc}")
     try:
         _wait(inbox)
     except OSError as exc:
-        _fail(f"the inbox stopped: {exc}", code=1)
+        fail(f"the inbox stopped: {exc}", code=1)
     raise typer.Exit(1 if once and inbox.counts[FAILED] else 0)
-
-
-def _inputs(pairs: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            _fail(f"--set wants NAME=VALUE, got {pair!r}")
-        values[name.strip()] = value
-    return values
 
 
 def _runner(settings: Settings, roots: tuple[Path, ...], inputs: dict[str, str]) -> RunTask:
