@@ -1,5 +1,6 @@
 """The settings window: model (embedded, a GGUF file, an OpenAI-compatible endpoint),
-GPU offload, the endpoint's key, hotkeys, workspace roots, and two permission defaults.
+GPU offload, the endpoint's key, hotkeys, workspace roots, the watch and tasks folders,
+permission defaults (`permissions_editor`), and start at login (`app.autostart`).
 
 Invariants:
 - The endpoint's key goes to the keyring (`models.secrets`) and nowhere else; the
@@ -8,13 +9,17 @@ Invariants:
 - Saving (keyring and file) runs on a short-lived thread: a keyring backend may block
   (a D-Bus prompt) and the UI thread never waits on it. `saved` carries the new
   `Settings` once both are written; `failed` a one-line reason.
-- Input is checked before anything is written: hotkeys parse, the settings validate.
+- Input is checked before anything is written: hotkeys parse, permission rules parse
+  as the policy reads them, folders exist, the settings validate.
+- Start at login is the autostart entry itself (written or removed with the rest, on
+  the save thread), not a field of the config file.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,15 +41,15 @@ from PySide6.QtWidgets import (
 )
 
 from agent.settings import Settings
+from app import autostart
 from app.config_file import write_config
 from app.qt.hotkeys import HotkeyError, normalize
+from app.qt.permissions_editor import BadRule, PermissionsEditor
 from models.secrets import SecretStoreError, set_secret
 
 log = logging.getLogger(__name__)
 
 _GPU_CHOICES = ("automatic (all layers with CUDA or Metal)", "CPU only", "this many layers:")
-_TRUSTED = (("fs.write", "Write files in the workspace without asking"),
-            ("fs.delete", "Move files to the trash without asking"))  # fmt: skip
 
 
 def key_name_for(remote: str) -> str:
@@ -72,7 +77,9 @@ class SettingsWindow(QWidget):
         layout.addWidget(self._remote_box())
         layout.addWidget(self._hotkey_box())
         layout.addWidget(self._workspace_box())
+        layout.addWidget(self._folders_box())
         layout.addWidget(self._permission_box())
+        layout.addWidget(self._startup_box())
         self.error = QLabel("")
         self.error.setObjectName("error")
         self.error.setStyleSheet("color: #d33c3c")
@@ -164,14 +171,46 @@ class SettingsWindow(QWidget):
         row.addLayout(side)
         return box
 
-    def _permission_box(self) -> QGroupBox:
-        box = QGroupBox("Permissions")
-        column = QVBoxLayout(box)
-        self.trusted: dict[str, QCheckBox] = {}
-        for capability, text in _TRUSTED:
-            self.trusted[capability] = QCheckBox(text)
-            column.addWidget(self.trusted[capability])
+    def _folders_box(self) -> QGroupBox:
+        box = QGroupBox("Folders (optional)")
+        form = QFormLayout(box)
+        self.watch_folder = QLineEdit()
+        self.watch_folder.setPlaceholderText("run each *.task.yaml dropped here")
+        self.tasks_folder = QLineEdit()
+        self.tasks_folder.setPlaceholderText("saved *.task.yaml the palette suggests")
+        for label, field in (
+            ("watch folder", self.watch_folder),
+            ("tasks folder", self.tasks_folder),
+        ):
+            browse = QPushButton("Choose…")
+            browse.clicked.connect(lambda _=False, f=field: self._choose_folder(f))
+            row = QHBoxLayout()
+            row.addWidget(field, 1)
+            row.addWidget(browse)
+            form.addRow(label, row)
         return box
+
+    def _permission_box(self) -> QGroupBox:
+        box = QGroupBox("Permission defaults (before the built-in ones; first match wins)")
+        column = QVBoxLayout(box)
+        self.permissions = PermissionsEditor()
+        column.addWidget(self.permissions)
+        return box
+
+    def _startup_box(self) -> QGroupBox:
+        box = QGroupBox("Startup")
+        column = QVBoxLayout(box)
+        self.start_at_login = QCheckBox("Start deskhand (the tray icon) at login")
+        if not autostart.supported():
+            self.start_at_login.setEnabled(False)
+            self.start_at_login.setToolTip("Linux only for now: see the README")
+        column.addWidget(self.start_at_login)
+        return box
+
+    def _choose_folder(self, field: QLineEdit) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A folder")
+        if path:
+            field.setText(path)
 
     def _browse_gguf(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "A GGUF model", "", "GGUF models (*.gguf)")
@@ -209,11 +248,14 @@ class SettingsWindow(QWidget):
         self.stop_key.setText(settings.hotkeys.stop)
         self.workspaces.clear()
         self.workspaces.addItems([str(p) for p in settings.workspaces])
-        for capability, box in self.trusted.items():
-            box.setChecked(any(_is_trust_rule(r, capability) for r in settings.permissions))
+        self.watch_folder.setText(str(settings.watch_folder or ""))
+        self.tasks_folder.setText(str(settings.tasks_folder or ""))
+        self.permissions.set_rules(settings.permissions)
+        self.start_at_login.setChecked(autostart.is_enabled())
 
     def collect(self) -> tuple[Settings, str | None, str]:
-        """The edited settings, the keyring name of a newly typed key, and the key."""
+        """The edited settings, the keyring name of a newly typed key, and the key.
+        Raises HotkeyError, BadRule, ValidationError or ValueError for bad input."""
         data: dict[str, Any] = self._settings.model_dump()
         model = data["model"]
         model["default"] = self.model_choice.currentText().strip() or "embedded"
@@ -231,13 +273,10 @@ class SettingsWindow(QWidget):
         data["workspaces"] = [
             self.workspaces.item(i).text() for i in range(self.workspaces.count())
         ]
-        rules = [
-            r for r in data["permissions"] if not any(_is_trust_rule(r, c) for c in self.trusted)
-        ]
-        for capability, box in self.trusted.items():
-            if box.isChecked():
-                rules.append({"capability": capability, "scope": "*", "decision": "allow"})
-        data["permissions"] = rules
+        roots = [Path(p).expanduser() for p in data["workspaces"]]
+        data["permissions"] = self.permissions.rules(roots or [self._settings.default_workspace])
+        data["watch_folder"] = _folder(self.watch_folder.text(), "watch folder")
+        data["tasks_folder"] = _folder(self.tasks_folder.text(), "tasks folder")
         return Settings.model_validate(data), (key_name if key else None), key
 
     def _edit_remote(self, model: dict[str, Any], key: str) -> str | None:
@@ -267,20 +306,28 @@ class SettingsWindow(QWidget):
     def save(self) -> None:
         try:
             settings, key_name, key = self.collect()
-        except (HotkeyError, ValidationError, ValueError) as exc:
+        except (HotkeyError, BadRule, ValidationError, ValueError) as exc:
             self.error.setText(_first_line(exc))
             return
         self.error.setText("saving…")
         self.save_button.setEnabled(False)
+        login = self.start_at_login.isChecked() if self.start_at_login.isEnabled() else None
         threading.Thread(
-            target=self._write, args=(settings, key_name, key), name="deskhand-save", daemon=True
+            target=self._write,
+            args=(settings, key_name, key, login),
+            name="deskhand-save",
+            daemon=True,
         ).start()
 
-    def _write(self, settings: Settings, key_name: str | None, key: str) -> None:
+    def _write(
+        self, settings: Settings, key_name: str | None, key: str, login: bool | None
+    ) -> None:
         try:
             if key_name is not None:
                 set_secret(key_name, key)
             write_config(settings)
+            if login is not None and login != autostart.is_enabled():
+                autostart.set_enabled(login)
         except (SecretStoreError, OSError, ValueError) as exc:
             log.warning("settings not saved: %s", exc)
             self.failed.emit(_first_line(exc))
@@ -297,11 +344,14 @@ class SettingsWindow(QWidget):
         self.error.setText(f"not saved: {message}")
 
 
-def _is_trust_rule(rule: Any, capability: str) -> bool:
-    get = rule.get if isinstance(rule, dict) else lambda k: getattr(rule, k)
-    return bool(
-        get("capability") == capability and get("scope") == "*" and get("decision") == "allow"
-    )
+def _folder(text: str, what: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"{what} does not exist or is not a folder: {path}")
+    return str(path.resolve())
 
 
 def _first_line(exc: Exception) -> str:

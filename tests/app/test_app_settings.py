@@ -4,10 +4,12 @@ config.toml and read back by `load_settings`; bad input writes nothing."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import keyring
+import pytest
 from PySide6.QtCore import Qt
 
 from agent.settings import Settings, load_settings
@@ -75,7 +77,13 @@ def test_model_hotkeys_workspaces_and_permissions_are_saved(
     window.gpu_choice.setCurrentIndex(1)  # CPU only
     window.palette_key.setText("Ctrl+Alt+P")
     window.workspaces.addItem(str(tmp_path))
-    window.trusted["fs.write"].setChecked(True)
+    window.permissions.add_rule("fs.write", "*", "allow")
+    window.permissions.add_rule("fs.delete", "reports/*", "ask")
+    window.permissions.add_rule("browser.navigate", "https://Example.COM/page", "allow")
+    window.permissions.add_rule("shell.exec", "git status", "deny")
+    (tmp_path / "inbox").mkdir()
+    window.watch_folder.setText(str(tmp_path / "inbox"))
+    window.tasks_folder.setText(str(tmp_path))
 
     save(qtbot, window)
 
@@ -83,9 +91,16 @@ def test_model_hotkeys_workspaces_and_permissions_are_saved(
     assert s.model.default == str(tmp_path / "model.gguf") and s.model.gpu_layers == 0
     assert s.hotkeys.palette == "<ctrl>+<alt>+p"
     assert s.workspaces == [tmp_path]
+    # Checked and normalised as --allow is: relative paths under the first workspace
+    # folder, a page's address as its site.
     assert [(r.capability, r.scope, r.decision) for r in s.permissions] == [
-        ("fs.write", "*", "allow")
+        ("fs.write", "*", "allow"),
+        ("fs.delete", str(tmp_path / "reports/*"), "ask"),
+        ("browser.navigate", "example.com", "allow"),
+        ("shell.exec", "git status", "deny"),
     ]
+    assert s.watch_folder == tmp_path / "inbox" and s.tasks_folder == tmp_path
+    assert window.permissions.rows()[1] == ("fs.delete", str(tmp_path / "reports/*"), "ask")
 
 
 def test_bad_input_writes_nothing(qtbot: Any, settings: Settings) -> None:
@@ -100,7 +115,38 @@ def test_bad_input_writes_nothing(qtbot: Any, settings: Settings) -> None:
     qtbot.keyClicks(window.remote_key, SECRET)  # a key with no endpoint name
     qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
     assert "name" in window.error.text()
+    window.remote_key.clear()
+    window.permissions.add_rule("fs.wrte", "*", "allow")
+    qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+    assert "permission rule 1" in window.error.text() and "fs.wrte" in window.error.text()
+    window.permissions.table.removeRow(0)
+    window.watch_folder.setText("/nonexistent/inbox")
+    qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+    assert "watch folder does not exist" in window.error.text()
     assert not settings.config_file.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG autostart is Linux's")
+def test_start_at_login_writes_and_removes_the_xdg_autostart_entry(
+    qtbot: Any, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    entry = tmp_path / "xdg" / "autostart" / "deskhand.desktop"
+    window = open_window(qtbot, settings)
+    assert not window.start_at_login.isChecked()
+
+    window.start_at_login.setChecked(True)
+    save(qtbot, window)
+    text = entry.read_text()
+    assert "[Desktop Entry]" in text and "Type=Application" in text
+    exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    assert exec_line.endswith(" tray") and "deskhand" in exec_line
+    assert "start_at_login" not in settings.config_file.read_text()
+    assert open_window(qtbot, settings).start_at_login.isChecked()  # read back from the entry
+
+    window.start_at_login.setChecked(False)
+    save(qtbot, window)
+    assert not entry.exists() and entry.parent.is_dir()
 
 
 def test_the_app_applies_saved_settings(qtbot: Any, make_app: Any, settings: Settings) -> None:
