@@ -115,7 +115,7 @@ class InboxWatcher:
     def reconfigure(self, settings: Settings) -> None:
         """New settings: restart watching when the folder (or what runs use) changed."""
         old, self._settings = self._settings, settings
-        if old == settings:
+        if _what_runs_use(old) == _what_runs_use(settings):
             return
         self._spawn(self._restart, settings)
 
@@ -181,6 +181,18 @@ class InboxWatcher:
         if settings.watch_folder is not None and not was_paused:
             self.state_changed.emit("starting", str(settings.watch_folder))
             self._start_inbox(settings)
+
+
+def _what_runs_use(s: Settings) -> tuple[object, ...]:
+    return (
+        s.watch_folder,
+        s.workspaces,
+        s.model,
+        s.permissions,
+        s.browser,
+        s.max_steps,
+        s.max_seconds,
+    )
 
 
 def _wait_quietly(inbox: Inbox, timeout: float | None) -> None:

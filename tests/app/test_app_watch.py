@@ -80,3 +80,21 @@ def test_no_watch_folder_means_nothing_is_watched(qtbot: Any, make_app: Any) -> 
     assert (
         not app.tray.watch_action.isEnabled() and "no watch folder" in app.tray.watch_action.text()
     )
+
+
+def test_setting_a_watch_folder_in_settings_starts_watching_it(
+    qtbot: Any, make_app: Any, settings: Settings, tmp_path: Path
+) -> None:
+    app = make_app(use_tray=True)
+    app.start()
+    with qtbot.waitSignal(
+        app.watcher.state_changed, timeout=WAIT_MS, check_params_cb=lambda s, d: s == "watching"
+    ):
+        app.apply_settings(settings.model_copy(update={"watch_folder": tmp_path}))
+    assert app.tray.watch_action.text() == f"Pause watching {tmp_path.name}"
+    assert (tmp_path / "done").is_dir() and (tmp_path / "processing").is_dir()
+    with qtbot.waitSignal(
+        app.watcher.state_changed, timeout=WAIT_MS, check_params_cb=lambda s, d: s == "off"
+    ):
+        app.apply_settings(settings)
+    assert not app.tray.watch_action.isEnabled()
