@@ -45,7 +45,8 @@ class PermissionsEditor(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
-        self.table.setMaximumHeight(130)
+        self.table.setMinimumHeight(150)
+        self.table.setColumnWidth(0, 150)
         self.table.setToolTip(
             "Checked before the defaults, first match wins. Capabilities: "
             + ", ".join(KNOWN_CAPABILITIES)

@@ -66,6 +66,7 @@ class SettingsWindow(QWidget):
         super().__init__(parent)
         self.setWindowTitle("deskhand settings")
         self.setObjectName("settings")
+        self.setMinimumWidth(620)
         self._settings = settings
         self._bridge = _Bridge(self)
         self.saved = self._bridge.saved

@@ -2,6 +2,10 @@
 
     .venv/bin/python tests/screenshots/take.py   # starts its own Xvfb; writes tests/screenshots/*.png
 
+The X server is tests/xserver.py's `xvfb`, started with -terminate: the script ends with
+os._exit (before Qt, in interpreter shutdown, could notice its X server going), and the
+server ends with its last client.
+
 The palette's run is the embedded model's own; the approval picture uses a scripted
 reply (a write), since the tiny model may not propose one. Windows are grabbed with
 QWidget.grab(), so the pictures do not depend on a window manager.
@@ -10,7 +14,6 @@ QWidget.grab(), so the pictures do not depend on a window manager.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -18,22 +21,7 @@ from typing import Any
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def start_xvfb() -> subprocess.Popen[bytes]:
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        os.environ["DISPLAY"] = ":" + pipe.readline().decode().strip()
-    os.environ.update(QT_QPA_PLATFORM="xcb", XDG_SESSION_TYPE="x11")
-    return proc
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the project, and tests/xserver.py
 
 
 def wait(signal: Any, start: Any = None, check: Any = None, timeout_s: float = 600) -> Any:
@@ -73,13 +61,14 @@ def save(widget: Any, name: str) -> None:
 
 
 def main() -> None:
-    xvfb = start_xvfb()
-    os.environ["DESKHAND_HOME"] = tempfile.mkdtemp(prefix="deskhand-shots-")
-    try:
+    from xserver import xvfb
+
+    with xvfb("1280x800x24", "-terminate") as server:
+        os.environ.update(DISPLAY=server.display, QT_QPA_PLATFORM="xcb", XDG_SESSION_TYPE="x11")
+        os.environ["DESKHAND_HOME"] = tempfile.mkdtemp(prefix="deskhand-shots-")
         shoot()
-    finally:
-        xvfb.terminate()
-    os._exit(0)  # before Qt, in interpreter shutdown, notices its X server has gone
+        sys.stdout.flush()
+        os._exit(0)  # the server ends with its last client (-terminate)
 
 
 def shoot() -> None:
@@ -88,7 +77,7 @@ def shoot() -> None:
     from PySide6.QtWidgets import QApplication
 
     from agent.events import RunFinished
-    from agent.settings import load_settings
+    from agent.settings import PermissionRule, load_settings
     from app.qt.app import DeskhandApp
     from app.qt.icons import STATES, state_pixmap
     from app.qt.tray import Tray
@@ -96,7 +85,11 @@ def shoot() -> None:
     from models.scripted import ScriptedModel
 
     qt = QApplication([])
-    settings = load_settings().model_copy(update={"max_steps": 4})
+    tasks = Path(os.environ["DESKHAND_HOME"]) / "tasks"
+    tasks.mkdir()
+    for name in ("archive-report.task.yaml", "tidy-logs.task.yaml"):
+        (tasks / name).write_text((ROOT / "tests" / "tasks" / name).read_text())
+    settings = load_settings().model_copy(update={"max_steps": 4, "tasks_folder": tasks})
     ws = settings.default_workspace
     ws.mkdir(parents=True, exist_ok=True)
     (ws / "notes.txt").write_text("buy milk\ncall Ana about the report\n")
@@ -117,6 +110,7 @@ def shoot() -> None:
         ]  # fmt: skip
     )
     tray.set_state("working")
+    tray.set_watching("watching", str(Path.home() / "inbox"))
     tray.menu.popup(QPoint(200, 200))
     save(tray.menu, "tray-menu.png")
     tray.menu.hide()
@@ -134,7 +128,9 @@ def shoot() -> None:
         ]  # fmt: skip
     )
     app.palette.summon()
-    app.palette.field.setText("")
+    while not app.palette._tasks:  # listed on the store thread after the palette paints
+        settle(50)
+    app.palette.field.setText("re")
     app.palette._refresh_suggestions()
     save(app.palette, "palette-idle.png")
     app.palette.field.setText("Read notes.txt and tell me what it says")
@@ -175,6 +171,22 @@ def shoot() -> None:
     wait(window.feedback_saved, window.submit_feedback)
     settle(500)
     save(window, "history.png")
+
+    # Settings: with a watch folder, a tasks folder and permission defaults.
+    shown = settings.model_copy(
+        update={
+            "watch_folder": Path.home() / "inbox",
+            "permissions": [
+                PermissionRule(capability="fs.write", scope=f"{ws}/reports/*", decision="allow"),
+                PermissionRule(capability="browser.navigate", scope="example.com", decision="ask"),
+                PermissionRule(capability="shell.exec", scope="*", decision="deny"),
+            ],
+        }
+    )
+    ask.apply_settings(shown)
+    ask.show_settings()
+    assert ask.settings_window is not None
+    save(ask.settings_window, "settings.png")
     ask.shutdown()
     qt.processEvents()
 
