@@ -11,6 +11,12 @@
   condition the test waits for, with a deadline; never a sleep); `tk_form` runs the
   test form (tests/integration/tk_form.py).
 - `run_agent` runs the real engine with a scripted model and the tools given.
+- `randr_monitors` splits a server's screen into several RandR 1.5 monitors (what a
+  desktop with two displays reports, and what mss reads); `xvfb_monitors` starts an Xvfb
+  sized to hold a layout of monitors and splits it so. Xvfb keeps client-defined monitors
+  only until it resets, and it resets when its last client disconnects: a lone ``xrandr
+  --setmonitor`` on an idle Xvfb is undone as xrandr exits. So the connection that set
+  them stays open until the monitors are deleted again.
 
 Skips, with the package to install, when Xvfb or Tk is missing.
 """
@@ -33,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+Box = tuple[int, int, int, int]  # left, top, width, height in X pixels
 
 TK_FORM = Path(__file__).parent / "integration" / "tk_form.py"
 START_DEADLINE_S = 20.0
@@ -99,6 +107,88 @@ def _read_display_number(fd: int, process: subprocess.Popen[bytes]) -> int:
                 raise RuntimeError("Xvfb closed its display pipe without a display number")
             data += chunk
     return int(data.strip())
+
+
+@contextmanager
+def randr_monitors(server: XServer, boxes: Sequence[Box]) -> Iterator[None]:
+    """`server`'s screen shown as the RandR 1.5 monitors `boxes`, the first one primary,
+    until the block ends; then the server's own single monitor is back."""
+    import Xlib.display
+    from Xlib.ext import randr
+
+    conn = Xlib.display.Display(server.display)
+    errors: list[Any] = []
+    conn.set_error_handler(lambda error, request: errors.append(error))
+    root = conn.screen().root
+    opcode = conn.display.get_extension_major(randr.extname)
+    set_monitor = _set_monitor_request()
+    # The first monitor takes the screen's one output, which hides the monitor the server
+    # made for that output; the others show parts of the framebuffer with no output.
+    outputs = list(root.xrandr_get_screen_resources().outputs)
+    names = [conn.intern_atom(f"DESKHAND-{i}") for i in range(1, len(boxes) + 1)]
+    try:
+        for i, (name, (left, top, width, height)) in enumerate(zip(names, boxes, strict=True)):
+            set_monitor(
+                display=conn.display,
+                opcode=opcode,
+                window=root,
+                name=name,
+                primary=i == 0,
+                automatic=False,
+                x=left,
+                y=top,
+                width_in_pixels=width,
+                height_in_pixels=height,
+                width_in_millimeters=round(width * 25.4 / 96),
+                height_in_millimeters=round(height * 25.4 / 96),
+                outputs=outputs if i == 0 else [],
+            )
+        shown = root.xrandr_get_monitors(True).monitors  # a round trip: errors are in
+        got = [(m.x, m.y, m.width_in_pixels, m.height_in_pixels) for m in shown]
+        if errors or got != list(boxes):
+            raise RuntimeError(f"RandR monitors not set: asked {list(boxes)}, got {got} {errors}")
+        yield
+    finally:
+        for name in names:
+            root.xrandr_delete_monitor(name)
+        conn.sync()
+        conn.close()
+
+
+@contextmanager
+def xvfb_monitors(boxes: Sequence[Box]) -> Iterator[XServer]:
+    """A new Xvfb whose screen just holds `boxes`, shown as that many RandR monitors."""
+    width = max(left + w for left, _, w, _ in boxes)
+    height = max(top + h for _, top, _, h in boxes)
+    with xvfb(f"{width}x{height}x24") as server, randr_monitors(server, boxes):
+        yield server
+
+
+def _set_monitor_request() -> Any:
+    """RandR's SetMonitor request. python-xlib's own (``xrandr_set_monitor``) cannot be
+    sent: it packs its nested monitor struct as one value where three are expected."""
+    from Xlib.protocol import rq
+
+    class SetMonitor(rq.Request):
+        _request = rq.Struct(
+            rq.Card8("opcode"),
+            rq.Opcode(43),
+            rq.RequestLength(),
+            rq.Window("window"),
+            rq.Card32("name"),
+            rq.Bool("primary"),
+            rq.Bool("automatic"),
+            rq.LengthOf("outputs", 2),
+            rq.Int16("x"),
+            rq.Int16("y"),
+            rq.Card16("width_in_pixels"),
+            rq.Card16("height_in_pixels"),
+            rq.Card32("width_in_millimeters"),
+            rq.Card32("height_in_millimeters"),
+            rq.List("outputs", rq.Card32Obj),
+        )
+
+    return SetMonitor
 
 
 _shared: list[XServer] = []
