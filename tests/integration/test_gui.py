@@ -201,8 +201,9 @@ def test_the_pointer_in_a_corner_stops_the_run_before_the_next_input(
 
 def test_the_screen_and_the_window_list_agree_on_geometry() -> None:
     """mss reports the screen's real size; a window's rectangle from the X server, grabbed
-    as a region, is exactly that part of the whole screen. (Xvfb cannot show several
-    RandR monitors; multi-monitor layouts are covered by the unit tests on fakes.)"""
+    as a region, is exactly that part of the whole screen. (Two RandR monitors on a
+    real Xvfb: tests/integration/test_gui_monitors.py; layouts X cannot show, such as
+    HiDPI scales and negative origins, in the unit tests on fakes.)"""
     from tools.gui.geometry import Monitor, frame_for
     from tools.gui.raster import compose
     from tools.gui.screen import MssScreen
