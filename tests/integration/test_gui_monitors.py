@@ -200,3 +200,15 @@ def test_model_coordinates_in_the_gap_between_monitors_are_refused(
     moved = gui("gui.move", target=f"{model[0]},{model[1]}")
     assert moved.kind == "off_screen", moved.output
     assert pointer(split) == (320, 400)
+
+
+def test_a_corner_of_the_second_monitor_is_a_fail_safe_point(gui: Gui, split: XServer) -> None:
+    """(640, 240), the second monitor's top left, is no corner of the whole screen; a
+    person throwing the pointer there (xdotool, not the tool) still stops the run. The
+    tool aiming at that pixel itself does not."""
+    assert gui("gui.move", target="500,187").ok  # model (500, 187) is desktop (640, 240)
+    assert gui("gui.move", target="100,100").ok
+    split.run("xdotool", "mousemove", "640", "240")
+    result = gui("gui.move", target="100,100")
+    assert result.kind == "stopped", result.output
+    assert pointer(split) == (640, 240)

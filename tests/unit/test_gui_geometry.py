@@ -19,6 +19,7 @@ from tools.gui.geometry import (
     convert,
     convert_rect,
     frame_for,
+    monitor_corners,
     tile,
 )
 
@@ -279,3 +280,13 @@ def test_a_gap_between_monitors_is_never_clicked() -> None:
     with pytest.raises(ToolFailure) as caught:
         click_point(frame, (10, 700), "model")
     assert caught.value.kind == "off_screen"
+
+
+def test_every_monitor_has_its_four_corners_as_fail_safe_points() -> None:
+    left = Monitor(Rect(0, 0, 640, 800))
+    right = Monitor(Rect(640, 240, 640, 560), scale=2.0)
+    assert monitor_corners([left, right]) == [
+        (0, 0), (639, 0), (0, 799), (639, 799),
+        (640, 240), (1279, 240), (640, 799), (1279, 799),
+    ]  # fmt: skip
+    assert monitor_corners([left, left]) == monitor_corners([left])

@@ -203,3 +203,22 @@ def tile(frame: Frame, monitor: Monitor) -> tuple[Rect, tuple[int, int, int, int
 
 def _size(region: Rect, scale: float) -> tuple[int, int]:
     return (max(1, round(region.width * scale)), max(1, round(region.height * scale)))
+
+
+def monitor_corners(monitors: Iterable[Monitor]) -> list[tuple[int, int]]:
+    """The outermost logical pixel at each corner of each monitor: pyautogui's fail-safe
+    points. With several monitors the screen's own corners may lie in a gap no pointer
+    can reach, so every monitor's corners must stop the run."""
+    corners: list[tuple[int, int]] = []
+    for m in monitors:
+        b = m.bounds
+        right, bottom = int(b.right) - 1, int(b.bottom) - 1
+        for point in (
+            (int(b.left), int(b.top)),
+            (right, int(b.top)),
+            (int(b.left), bottom),
+            (right, bottom),
+        ):
+            if point not in corners:
+                corners.append(point)
+    return corners

@@ -8,7 +8,8 @@ deskhand imports it: a file-only run never connects to an X server.
 
 Settings chosen deliberately:
 - ``FAILSAFE = True``: the person can always stop the agent by throwing the pointer into
-  a screen corner. pyautogui then raises before its next event; that is mapped to
+  a screen corner, or into a corner of any monitor (with several monitors, a corner of
+  the whole screen can lie in a gap the pointer never reaches). pyautogui then raises before its next event; that is mapped to
   `InputStopped`, which the tool turns into a stop of the whole run.
 - ``PAUSE = 0.02``: pyautogui sleeps ``PAUSE`` after every call (0.1 s by default). The
   tool never relies on it for correctness (it reads the screen again and waits on what
@@ -41,9 +42,18 @@ _bound_display: str | None = None
 
 
 class PyAutoGuiInput:
-    def __init__(self, display: str) -> None:
+    """`corners`: fail-safe points beside pyautogui's own (the corners of the whole
+    screen), read before every call: each monitor's corners (geometry.monitor_corners).
+    The pointer found on one of them stops the run, unless this driver left it there
+    itself (an action aimed at that pixel)."""
+
+    def __init__(
+        self, display: str, corners: Callable[[], Sequence[tuple[int, int]]] | None = None
+    ) -> None:
         self._display = display
+        self._corners = corners
         self._lib: Any = None
+        self._left_at: tuple[int, int] | None = None
 
     def can_press(self, key: str) -> bool:
         return bool(self._gui().isValidKey(key.lower()))
@@ -90,12 +100,25 @@ class PyAutoGuiInput:
     def _call(self, action: Callable[[Any], T]) -> T:
         gui = self._gui()
         with _input_errors(gui):
-            return action(gui)
+            if self._corners is not None:
+                here = _point(gui.position())
+                if here != self._left_at and here in self._corners():
+                    raise InputStopped("the pointer was moved to a monitor corner (fail-safe)")
+            result = action(gui)
+            self._left_at = _point(gui.position())
+        return result
 
     def _gui(self) -> Any:
         if self._lib is None:
             self._lib = _load(self._display)
+            # Where the pointer rests when the run starts was not thrown there during it.
+            self._left_at = _point(self._lib.position())
         return self._lib
+
+
+def _point(position: Any) -> tuple[int, int]:
+    x, y = position
+    return int(x), int(y)
 
 
 def _load(display: str) -> Any:

@@ -19,6 +19,7 @@ imported here, inside `x11_desktop`, so importing the GUI tool imports none of t
 from __future__ import annotations
 
 from tools.gui.base import Desktop, GuiUnavailable
+from tools.gui.geometry import monitor_corners
 
 INSTALL = "pip install pyautogui mss rapidocr-onnxruntime python-xlib"
 
@@ -53,4 +54,9 @@ def x11_desktop(display: str) -> Desktop:
         raise GuiUnavailable(
             f"the GUI tool's libraries are not installed ({exc.name}): {INSTALL}"
         ) from exc
-    return Desktop(MssScreen(display), PyAutoGuiInput(display), X11Windows(display), RapidOcr())
+    screen = MssScreen(display)
+
+    def corners() -> list[tuple[int, int]]:
+        return monitor_corners(screen.monitors())
+
+    return Desktop(screen, PyAutoGuiInput(display, corners), X11Windows(display), RapidOcr())
