@@ -77,6 +77,13 @@ def test_shortlist_prefers_names_quoted_phrases_and_options() -> None:
     assert shortlist(many, "Add product 42 to the cart")[0].index == 42
 
 
+def test_a_short_quoted_phrase_counts_as_a_whole_name_only() -> None:
+    words = ("sit", "amet", "a.", "a bit", "OK", "Okay")
+    links = tuple(Element(i, "link", w) for i, w in enumerate(words, start=1))
+    assert [e.index for e in shortlist(links, 'Click on the link "a."')] == [3]
+    assert [e.index for e in shortlist(links, 'Click "ok"')] == [5]
+
+
 def test_a_role_alone_counts_only_where_it_is_nearly_unique() -> None:
     one_box = (Element(1, "textbox", "q"), *(Element(i, "link", f"l{i}") for i in range(2, 9)))
     assert [e.index for e in shortlist(one_box, "type hello")] == [1]

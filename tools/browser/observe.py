@@ -114,12 +114,15 @@ def render(state: PageState, *, budget_tokens: int, goal: str = "") -> str:
 
 def shortlist(elements: Sequence[Element], goal: str, size: int = SHORTLIST_SIZE) -> list[Element]:
     """The elements most related to `goal`, best first: shared words (more for the name),
-    a quoted phrase of the goal in the name or the options, and the role the goal's verb
+    a quoted phrase of the goal in the name or the options (a short one only as the whole
+    name), and the role the goal's verb
     asks for (only where that role is nearly unique on the page)."""
     if not goal.strip() or not elements:
         return []
     words = _words(goal)
     phrases = [f" {' '.join(_raw_words(p))} " for p in _phrases(goal)]
+    # A short quoted phrase ("a.", "OK") counts only as an element's whole name.
+    whole = {p for p in phrases if p.strip()}
     phrases = [p for p in phrases if len(p) > 3]
     roles = frozenset().union(*(_VERB_ROLES.get(w, frozenset()) for w in _raw_words(goal)))
     per_role: dict[str, int] = {}
@@ -133,6 +136,8 @@ def shortlist(elements: Sequence[Element], goal: str, size: int = SHORTLIST_SIZE
         name_text = f" {' '.join(_raw_words(e.name))} "
         option_text = "".join(f" {' '.join(_raw_words(o))} " for o in e.options)
         score += sum(5 for p in phrases if p in name_text or p in option_text)
+        if name_text in whole and name_text not in phrases:
+            score += 5
         if score and e.role in roles:
             score += 2
         elif e.role in roles and per_role[e.role] <= 2:
