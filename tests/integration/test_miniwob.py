@@ -86,9 +86,10 @@ SCRIPTS: dict[str, Script] = {
     # 'Close the dialog box by clicking the "x".'
     "click-dialog": lambda goal: [on("Close", "browser.click", confirm=False)],
     # 'Enter the username "donovan" and the password "29r2Q" into the text fields and press login.'
+    # (its fields are named by their unlinked labels)
     "login-user": lambda goal: [
-        unnamed("", "browser.type", text=quoted(goal)[0], submit=False),
-        unnamed(" (password)", "browser.type", text=quoted(goal)[1], submit=False),
+        on("Username", "browser.type", text=quoted(goal)[0], submit=False),
+        on("Password", "browser.type", text=quoted(goal)[1], submit=False),
         on("Login", "browser.click", confirm=False),
     ],
 }
