@@ -106,8 +106,13 @@ def prepare(
     grants: Sequence[str] = (),
     max_steps: int | None = None,
     on_step_failure: StepFailure | None = None,
+    loaded: ModelRouter | None = None,
 ) -> TaskRun:
-    """Check everything that can be checked before the run; raise TaskFileError or BadInput."""
+    """Check everything that can be checked before the run; raise TaskFileError or BadInput.
+
+    `loaded`: the caller's open router for the configured default model (the tray app
+    keeps one loaded). A task that would open that same model uses it instead of loading
+    a second copy, and leaves it open."""
     roots = assemble.workspace_roots(settings, workspace)
     rules = task.grants(roots) + assemble.permission_rules(settings, grants, roots)
     stop = stop if stop is not None else threading.Event()
@@ -116,6 +121,10 @@ def prepare(
     check_steps(task, registry, source)
     failure: StepFailure = on_step_failure or task.on_step_failure
     open_model, model_name = _model(settings, task, model, fallback=failure == "agent")
+    reuse = loaded is not None and open_model is not None and _is_default(settings, model_name)
+    if loaded is not None and reuse:
+        kept = loaded
+        open_model = lambda: kept  # noqa: E731
     files = assemble.file_tool(settings, roots)
 
     def context() -> str:
@@ -145,7 +154,15 @@ def prepare(
         on_step_failure=failure,
         stop=stop,
         tools=tools,
+        owns_model=not reuse,
     )
+
+
+def _is_default(settings: Settings, name: str) -> bool:
+    try:
+        return assemble.resolve_model(settings, None).name == name
+    except assemble.BadInput:
+        return False
 
 
 def task_tools(

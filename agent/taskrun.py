@@ -96,6 +96,8 @@ class TaskRun:
     #: The model's name, or why there is none (shown when a step needs one).
     model_name: str
     context: Callable[[], str]
+    #: False when `open_model` hands out a model the caller keeps open (the tray app's).
+    owns_model: bool = True
     on_step_failure: StepFailure = "stop"
     stop: threading.Event = field(default_factory=threading.Event)
     #: The browser and shell this run was given (its registry holds their actions).
@@ -172,7 +174,7 @@ def run_task(plan: TaskRun, journal: Journal) -> Generator[Event, None, None]:
             try:
                 plan.tools.close()
             finally:
-                if progress.router is not None:
+                if progress.router is not None and plan.owns_model:
                     progress.router.close()
     if checks:
         yield ChecksFinished(run_id, checks)

@@ -279,6 +279,7 @@ class EngineWorker:
                 workspace=s.workspaces,
                 approver=self._approver,
                 stop=self._stop,
+                loaded=self._router,  # the app's model, not a second copy
             )
         except (TaskFileError, BadInput) as exc:
             self.signals.run_failed.emit(str(exc).splitlines()[0] if str(exc) else repr(exc))

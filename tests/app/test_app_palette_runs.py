@@ -13,7 +13,7 @@ import psutil
 import pytest
 from pages.server import Site, serve_pages
 from PySide6.QtCore import Qt
-from qt_support import FINISH, scripted
+from qt_support import FINISH, scripted, write_action
 
 from agent.events import Event, RunFinished
 from agent.journal import Journal
@@ -79,6 +79,42 @@ def test_a_saved_task_file_is_suggested_and_runs_from_the_palette(
         run = journal.run(end.run_id)
     assert run is not None and run["outcome"] == "success"
     assert events[0].run_id == end.run_id
+
+
+AGENT_TASK = """\
+name: write a greeting
+permissions: ["fs.write:greeting.txt"]
+steps:
+  - agent: write hello into greeting.txt
+    max_steps: 3
+checks:
+  - {kind: file_contains, path: greeting.txt, text: hello}
+"""
+
+
+def test_a_task_file_with_an_agent_step_uses_the_apps_loaded_model(
+    qtbot: Any, make_app: Any, settings: Settings, tmp_path: Path
+) -> None:
+    """No second copy of the model is loaded for a task file, and the app's stays open
+    for the next run (the scripted model answers both; a second copy would be the real
+    embedded model, which never writes this file)."""
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "greet.task.yaml").write_text(AGENT_TASK)
+    opener, model = scripted([write_action("greeting.txt"), FINISH, FINISH])
+    app = make_app(settings=settings.model_copy(update={"tasks_folder": tasks}), open_model=opener)
+    app.start(show_palette=True)
+    qtbot.waitUntil(lambda: bool(app.palette._tasks))
+    with until_finished(qtbot, app) as finished:
+        app.palette.task_submitted.emit(tasks / "greet.task.yaml")
+    assert finished.args[0].outcome == "success", finished.args[0]
+    assert len(model.calls) == 2
+    assert (settings.default_workspace / "greeting.txt").read_text() == "hello"
+
+    with until_finished(qtbot, app) as second:
+        app.palette.goal_submitted.emit("say you are done", "")
+    assert second.args[0].outcome == "success", second.args[0]
+    assert len(model.calls) == 3
 
 
 def test_a_broken_task_file_is_one_line_in_the_palette(
