@@ -254,6 +254,35 @@ def run_task_path(
         return drive(run_task(plan, journal), journal, on_event)
 
 
+def unattended(
+    settings: Settings,
+    roots: Sequence[Path],
+    inputs: Mapping[str, str] | None = None,
+    *,
+    before: Callable[[], None] | None = None,
+) -> Callable[..., TaskReport]:
+    """The watched inbox's way to run a task file (an `agent.inbox.RunTask`): nobody to
+    ask, so whatever the file's permissions do not grant is denied; `inputs` go to the
+    tasks that declare them. `before` runs first on the inbox's thread (the tray app
+    lowers that thread's priority)."""
+
+    def run(path: Path, *, stop: threading.Event, on_event: Callable[[Event], None]) -> TaskReport:
+        if before is not None:
+            before()
+        return run_task_path(
+            path,
+            settings=settings,
+            workspace=roots,
+            overrides=inputs,
+            only_declared=True,
+            approver=AlwaysDeny(),
+            stop=stop,
+            on_event=on_event,
+        )
+
+    return run
+
+
 def drive(
     events: Generator[Event, None, None],
     journal: Journal,

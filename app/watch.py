@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -34,13 +32,10 @@ import typer
 from rich.console import Console
 
 from agent import assemble
-from agent.approval import AlwaysDeny
 from agent.assemble import BadInput
 from agent.claims import FAILED, read_status
-from agent.events import Event
-from agent.inbox import Inbox, Notice, RunTask
-from agent.runner import TaskReport, run_task_path
-from agent.settings import Settings
+from agent.inbox import Inbox, Notice
+from agent.runner import unattended
 from app.common import err, fail, set_pairs, settings_or_fail
 
 out = Console(highlight=False, soft_wrap=True)
@@ -91,7 +86,7 @@ def watch_command(
     # watchdog logs an ERROR when its observer is stopped while reading events, a
     # harmless race inside watchdog on every shutdown; keep it off the user's terminal.
     logging.getLogger("watchdog").setLevel(logging.CRITICAL)
-    inbox = Inbox(folder, _runner(settings, roots, inputs), settle_seconds=settle, notify=_show)
+    inbox = Inbox(folder, unattended(settings, roots, inputs), settle_seconds=settle, notify=_show)
     if not once:
         out.print(
             f"watching {folder}: each *.task.yaml that lands here runs once "
@@ -107,22 +102,6 @@ def watch_command(
     except OSError as exc:
         fail(f"the inbox stopped: {exc}", code=1)
     raise typer.Exit(1 if once and inbox.counts[FAILED] else 0)
-
-
-def _runner(settings: Settings, roots: tuple[Path, ...], inputs: dict[str, str]) -> RunTask:
-    def run(path: Path, *, stop: threading.Event, on_event: Callable[[Event], None]) -> TaskReport:
-        return run_task_path(
-            path,
-            settings=settings,
-            workspace=roots,
-            overrides=inputs,
-            only_declared=True,
-            approver=AlwaysDeny(),
-            stop=stop,
-            on_event=on_event,
-        )
-
-    return run
 
 
 def _wait(inbox: Inbox) -> None:

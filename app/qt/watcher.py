@@ -29,9 +29,7 @@ from agent.settings import Settings
 from app.qt.worker import lower_priority
 
 if TYPE_CHECKING:
-    from agent.events import Event
     from agent.inbox import Inbox, RunTask
-    from agent.runner import TaskReport
 
 log = logging.getLogger(__name__)
 
@@ -40,25 +38,13 @@ WatchState = Literal["off", "starting", "watching", "pausing", "paused", "failed
 
 
 def inbox_runner(settings: Settings) -> RunTask:
-    """Run one task file as ``deskhand watch`` does, on the inbox's thread."""
+    """Run one task file as ``deskhand watch`` does, on the inbox's thread, below the UI's
+    CPU priority."""
     from agent import assemble
-    from agent.approval import AlwaysDeny
-    from agent.runner import run_task_path
+    from agent.runner import unattended
 
     roots = assemble.workspace_roots(settings, settings.workspaces)
-
-    def run(path: Path, *, stop: threading.Event, on_event: Callable[[Event], None]) -> TaskReport:
-        lower_priority()
-        return run_task_path(
-            path,
-            settings=settings,
-            workspace=roots,
-            approver=AlwaysDeny(),
-            stop=stop,
-            on_event=on_event,
-        )
-
-    return run
+    return unattended(settings, roots, before=lower_priority)
 
 
 class _Bridge(QObject):
