@@ -10,7 +10,7 @@ uses those tools. An example may show what the run starts with (``context``: the
 browser run opens on), laid out as the real observation is, so the model sees where the
 element numbers it copies come from. A browser example ends with its last action, not
 with finish: SmolLM2-135M copies the last reply it saw, and after an example ending in
-finish it finished at once on 7 of 8 MiniWoB episodes (tests/benchmarks/miniwob.py).
+finish it finished at once on 6 of 8 MiniWoB episodes (tests/benchmarks/miniwob.py).
 """
 
 from __future__ import annotations
