@@ -10,7 +10,8 @@
 - `GuiApp` runs a program on the display and waits on the lines it prints (each a
   condition the test waits for, with a deadline; never a sleep); `tk_form` runs the
   test form (tests/integration/tk_form.py).
-- `run_agent` runs the real engine with a scripted model and the tools given.
+- `run_agent` runs the real engine with a scripted model and the tools given; `Gui`
+  drives the GUI tool as the executor does (validate, effect, run).
 - `randr_monitors` splits a server's screen into several RandR 1.5 monitors (what a
   desktop with two displays reports, and what mss reads); `xvfb_monitors` starts an Xvfb
   sized to hold a layout of monitors and splits it so. Xvfb keeps client-defined monitors
@@ -39,6 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tools.base import ToolFailure, ToolResult
+from tools.gui.elements import Element
+from tools.gui.tool import GuiTool
 
 Box = tuple[int, int, int, int]  # left, top, width, height in X pixels
 
@@ -322,3 +327,28 @@ def run_agent(
     finally:
         journal.close()
     return AgentRun(events, model, settings.journal_path)
+
+
+class Gui:
+    """The GUI tool as the executor drives it: validate, effect, run."""
+
+    def __init__(self, tool: GuiTool) -> None:
+        self.tool = tool
+        self.specs = {s.name: s for s in tool.specs()}
+        self.effects: list[Any] = []
+
+    def __call__(self, name: str, **args: Any) -> ToolResult:
+        spec = self.specs[name]
+        parsed = spec.args.model_validate(args)
+        try:
+            self.effects.append(spec.effect(parsed))
+            return spec.run(parsed)
+        except ToolFailure as failure:
+            return ToolResult.failure(failure.kind, failure.message)
+
+    def element(self, text: str) -> Element:
+        reading = self.tool.last_reading
+        assert reading is not None
+        found = reading.find(text)
+        assert found, f"{text!r} not in {reading.describe()}"
+        return found[0]

@@ -11,45 +11,17 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
-from xserver import GuiApp, XServer, run_agent, tk_form, xserver_fixture, xvfb  # noqa: F401
+from xserver import Gui, GuiApp, XServer, run_agent, tk_form, xserver_fixture, xvfb  # noqa: F401
 
 from agent.events import ActionFinished, RunFinished
 from agent.journal import Journal
 from agent.policy import Rule
 from models.base import Message
-from tools.base import ToolFailure, ToolResult
-from tools.gui.elements import Element
 from tools.gui.geometry import Rect, convert
 from tools.gui.session import x11_desktop
 from tools.gui.tool import GuiTool
-
-
-class Gui:
-    """The GUI tool as the executor drives it: validate, effect, run."""
-
-    def __init__(self, tool: GuiTool) -> None:
-        self.tool = tool
-        self.specs = {s.name: s for s in tool.specs()}
-        self.effects: list[Any] = []
-
-    def __call__(self, name: str, **args: Any) -> ToolResult:
-        spec = self.specs[name]
-        parsed = spec.args.model_validate(args)
-        try:
-            self.effects.append(spec.effect(parsed))
-            return spec.run(parsed)
-        except ToolFailure as failure:
-            return ToolResult.failure(failure.kind, failure.message)
-
-    def element(self, text: str) -> Element:
-        reading = self.tool.last_reading
-        assert reading is not None
-        found = reading.find(text)
-        assert found, f"{text!r} not in {reading.describe()}"
-        return found[0]
 
 
 @pytest.fixture

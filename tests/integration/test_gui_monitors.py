@@ -16,13 +16,10 @@ xdotool) is compared with what the GUI tool computed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from xserver import GuiApp, XServer, randr_monitors, tk_form, xserver_fixture, xvfb_monitors  # noqa: F401
+from xserver import Gui, GuiApp, XServer, randr_monitors, tk_form, xserver_fixture, xvfb_monitors  # noqa: F401
 
-from tools.base import ToolFailure, ToolResult
-from tools.gui.elements import Element
 from tools.gui.geometry import Monitor, Rect, click_point, convert, frame_for
 from tools.gui.raster import compose
 from tools.gui.screen import MssScreen
@@ -33,30 +30,6 @@ from tools.gui.windows_x11 import X11Windows
 WIDE = [(0, 0, 1280, 800), (1280, 100, 1024, 768)]
 SPLIT = [(0, 0, 640, 800), (640, 240, 640, 560)]
 SPLIT_MODEL_SIDE = 1000  # 1280x800 -> 1000x625: 0.78125 model px per desktop px
-
-
-class Gui:
-    """The GUI tool as the executor drives it: validate the arguments, then run."""
-
-    def __init__(self, tool: GuiTool) -> None:
-        self.tool = tool
-        self.specs = {s.name: s for s in tool.specs()}
-
-    def __call__(self, name: str, **args: Any) -> ToolResult:
-        spec = self.specs[name]
-        parsed = spec.args.model_validate(args)
-        try:
-            spec.effect(parsed)
-            return spec.run(parsed)
-        except ToolFailure as failure:
-            return ToolResult.failure(failure.kind, failure.message)
-
-    def element(self, text: str) -> Element:
-        reading = self.tool.last_reading
-        assert reading is not None
-        found = reading.find(text)
-        assert found, f"{text!r} not in {reading.describe()}"
-        return found[0]
 
 
 def monitor(box: tuple[int, int, int, int]) -> Monitor:
