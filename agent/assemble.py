@@ -218,10 +218,13 @@ def wants_gui(grants: Sequence[Rule]) -> bool:
     )
 
 
-def wants_browser(grants: Sequence[Rule], start_url: str | None = None) -> bool:
-    """A run gets the browser tool when it starts on a page or is granted a browser capability."""
+def wants_browser(rules: Sequence[Rule], start_url: str | None = None) -> bool:
+    """A run gets the browser tool when it starts on a page, or when a rule of its own
+    (``--allow``, a task's permissions, the configured permission defaults) allows or
+    asks for a browser capability. Every entry point (CLI, task files, the palette)
+    decides with this one rule."""
     return start_url is not None or any(
-        g.source == "grant" and g.capability.startswith("browser.") for g in grants
+        r.decision != "deny" and r.capability.startswith("browser.") for r in rules
     )
 
 

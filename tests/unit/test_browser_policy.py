@@ -95,3 +95,6 @@ def test_which_runs_get_the_browser() -> None:
     assert wants_browser([], "http://127.0.0.1/")
     assert wants_browser([parse_grant("browser.input:x.test", [ROOT])])
     assert not wants_browser([Rule("browser.*", "evil.com", "deny", "config")])
+    # Configured permission defaults count like grants, for the CLI and the palette alike.
+    assert wants_browser([Rule("browser.navigate", "docs.test", "ask", "config")])
+    assert not wants_browser([Rule("files.write", "*", "allow", "config")])
