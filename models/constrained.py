@@ -10,8 +10,9 @@ walks the schema itself:
 - a string value is generated with a precomputed token mask (no bare quote or control
   bytes; escapes like ``\\n`` only whole within one token); a token that is string text
   then a quote (``"``, ``."``, ``"}``) ends it;
-- an enum or boolean is a walk down a token trie of the allowed spellings, sampling only
-  where the options differ;
+- an enum (of strings or integers) or boolean is a walk down a token trie of the allowed
+  spellings, sampling only where the options differ (where one value is a prefix of
+  another, ``1`` and ``12``, a token starting with ``,`` or ``}`` ends the shorter);
 - an integer is digit tokens until the model picks a token starting with ``,`` or ``}``.
 
 Masks are computed once per vocabulary (numpy), so each generated token costs one masked
@@ -19,7 +20,8 @@ argmax over the logits. The result always parses and satisfies the schema subset
 
 Supported schema subset: object (properties emitted in order, all of them), anyOf of
 objects that share leading properties and then differ by a ``const``/``enum`` property
-(the discriminator), string (minLength, maxLength), string enum, const, integer, boolean.
+(the discriminator), string (minLength, maxLength), enum of strings or integers, const,
+integer, boolean.
 Anything else raises `UnsupportedSchema` before any token is generated.
 
 Invariant: decoding is greedy (argmax), so the same prompt gives the same action.
@@ -292,13 +294,19 @@ class ConstrainedDecoder:
                 node = node.children.setdefault(tok, _Trie())
             node.terminal, node.value = True, value
         node = root
-        while not node.terminal:
-            if len(node.children) == 1:
+        while node.children:
+            if len(node.children) == 1 and not node.terminal:
                 token = next(iter(node.children))
             else:
                 allowed = np.zeros_like(self._masks.string_body)
                 allowed[list(node.children)] = True
+                if node.terminal:
+                    # A value that is a prefix of another (1 and 12, spelled 1 then 2):
+                    # the model ends it with a token starting ',' or '}', as for integers.
+                    allowed |= self._masks.value_end
                 token = self._pick(allowed)
+                if token not in node.children:
+                    break
             self._accept(token, "")
             node = node.children[token]
         self._out.append(json.dumps(node.value))

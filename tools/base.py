@@ -86,6 +86,10 @@ class ToolSpec(Generic[A]):
     thread_bound: True when `run` must be called on the calling thread (a Playwright page,
     a GUI input driver) and enforces its own timeout; otherwise the executor runs it on a
     helper thread and stops waiting after `timeout_s`.
+
+    narrow: per-step constraints on arguments (property name → schema keywords such as
+    ``enum``), merged over the static schema for decoding only (`step_schema`): e.g. the
+    element numbers the page shows now. Never part of the prompt or the fingerprint.
     """
 
     name: str
@@ -96,9 +100,20 @@ class ToolSpec(Generic[A]):
     timeout_s: float = 30.0
     thread_bound: bool = False
     example: Mapping[str, Any] | None = None
+    narrow: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
 
     def json_schema(self) -> dict[str, Any]:
         return args_schema(self.args)
+
+    def step_schema(self) -> dict[str, Any]:
+        """`json_schema` with this step's `narrow` constraints merged in."""
+        schema = self.json_schema()
+        if self.narrow is not None:
+            props = schema["properties"]
+            for name, extra in self.narrow().items():
+                if name in props:
+                    props[name] = {**props[name], **extra}
+        return schema
 
 
 def guarded(fn: Callable[[A], T], errors: ErrorMap) -> Callable[[A], T]:
@@ -122,6 +137,7 @@ def make_spec(
     errors: ErrorMap,
     timeout_s: float = 30.0,
     thread_bound: bool = False,
+    narrow: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> ToolSpec[A]:
     """A spec whose `effect` and `run` both pass through the tool's `errors` map (the one
     place a tool maps what it catches: OSError for files, Playwright's mapped failures
@@ -135,6 +151,7 @@ def make_spec(
         timeout_s=timeout_s,
         thread_bound=thread_bound,
         example=example,
+        narrow=narrow,
     )
 
 

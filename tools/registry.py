@@ -69,7 +69,9 @@ class Registry:
         return Registry(s for s in self if s.name in wanted)
 
     def action_schema(self) -> dict[str, Any]:
-        """The JSON schema every reply must satisfy."""
+        """The JSON schema the reply of this step must satisfy: each tool's argument
+        schema narrowed by what it knows now (`ToolSpec.step_schema`), so it may change
+        from step to step; the prompt never shows it."""
         branches = []
         for spec in self:
             branches.append(
@@ -77,7 +79,7 @@ class Registry:
                     "type": "object",
                     "properties": {
                         "tool": {"const": spec.name},
-                        "args": spec.json_schema(),
+                        "args": spec.step_schema(),
                         "thought": {"type": "string", "maxLength": THOUGHT_MAX_CHARS},
                     },
                     "required": ["tool", "args", "thought"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from pages.runs import on, reply, run_browser_task
-from pages.server import Site, serve_pages
+from pages.server import Site, act, make_tool, serve_pages
 from typer.testing import CliRunner
 
 from agent import assemble
@@ -22,8 +23,10 @@ from agent.approval import AlwaysDeny
 from agent.events import ActionFinished, RunFinished
 from agent.journal import Journal
 from app.cli import cli
+from models.constrained import check_supported
 from models.router import FallbackPolicy, ModelRouter
 from models.scripted import ScriptedModel
+from tools.registry import Registry
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
 FILL_THE_FORM = [
@@ -141,3 +144,38 @@ def test_cli_with_the_embedded_model_on_a_real_page(
     proposed = [e for e in events if e["event"] == "ActionProposed"]
     assert proposed and all(e["tool"] in tools for e in proposed)
     assert len(site.reached("localhost")) == before
+
+
+def test_the_action_schema_offers_only_the_element_numbers_the_page_shows(
+    site: Site, workspace: Path
+) -> None:
+    tool = make_tool(workspace, budget_tokens=300, goal="add product 7 to the cart")
+    try:
+        registry = Registry(tool.specs())
+        before = registry.action_schema()  # no observation yet: any number
+        view = tool.start(site.url("many.html"))
+        shown = sorted({int(n) for n in re.findall(r"^\[(\d+)\]", view, re.MULTILINE)})
+        assert "more elements not shown" in view and len(shown) >= 3  # a strict subset
+        schema = registry.action_schema()
+        check_supported(schema)
+        element = {
+            b["properties"]["tool"]["const"]: b["properties"]["args"]["properties"]["element"]
+            for b in schema["anyOf"]
+            if "element" in b["properties"]["args"]["properties"]
+        }
+        assert element["browser.click"]["enum"] == shown
+        assert element["browser.type"]["enum"] == shown
+        assert element["browser.scroll"]["enum"] == [0, *shown]  # 0: the whole page
+        assert all("enum" not in b["properties"]["args"]["properties"].get("element", {})
+                   for b in before["anyOf"])  # fmt: skip
+
+        _, result = act(tool, "browser.scroll", direction="down", element=0)
+        assert result.ok, result
+        now = sorted({int(n) for n in re.findall(r"^\[(\d+)\]", result.output, re.MULTILINE)})
+        after = {
+            b["properties"]["tool"]["const"]: b["properties"]["args"]["properties"]
+            for b in registry.action_schema()["anyOf"]
+        }
+        assert now and after["browser.click"]["element"]["enum"] == now
+    finally:
+        tool.close()

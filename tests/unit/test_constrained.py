@@ -192,6 +192,36 @@ def test_integer_and_boolean_branch() -> None:
     assert json.loads(text) == json.loads(target)
 
 
+ELEMENT = {"type": "object", "properties": {"element": {"enum": [1, 12, 2, 42]}}}
+
+
+@pytest.mark.parametrize("value", [1, 12, 2, 42])
+def test_an_integer_enum_gives_the_value_a_cooperative_model_wants(value: int) -> None:
+    # 1 is a prefix of 12 (spelled "1" then "2"): a ',' or '}' token must end it.
+    target = f'{{"element": {value}}}'
+    assert decoder(ToyModel(follow(target))).generate(ELEMENT) == target
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_an_integer_enum_yields_only_listed_values(seed: int) -> None:
+    rng = random.Random(seed)
+    # Digits and ending tokens are the likeliest: the model would say 0, 21, 422 ... .
+    weights = [2.0 if v.isdigit() else (1.0 if v[:1] in ",}" else 0.0) for v in VOCAB]
+
+    def prefer(text: str) -> list[float]:
+        return [w * rng.random() for w in weights]
+
+    doc = json.loads(decoder(ToyModel(prefer)).generate(ELEMENT))
+    assert doc["element"] in (1, 12, 2, 42)
+
+
+def test_an_integer_enum_refuses_a_number_the_model_prefers_but_is_not_listed() -> None:
+    # The model wants 0 (not on the page), then 2: it gets a listed value instead.
+    doc = json.loads(decoder(ToyModel(follow('{"element": 0}'))).generate(ELEMENT))
+    assert doc["element"] in (1, 12, 2, 42)
+
+
 def test_forced_text_is_fed_in_batches_not_sampled() -> None:
     target = '{"thought": "it", "tool": "files.make_folder", "args": {"path": "r"}}'
     model = ToyModel(follow(target))

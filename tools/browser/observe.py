@@ -86,6 +86,13 @@ def element_line(e: Element) -> str:
 
 
 def render(state: PageState, *, budget_tokens: int, goal: str = "") -> str:
+    return render_shown(state, budget_tokens=budget_tokens, goal=goal)[0]
+
+
+def render_shown(
+    state: PageState, *, budget_tokens: int, goal: str = ""
+) -> tuple[str, frozenset[int]]:
+    """`render`'s text and the indices of the elements it shows."""
     budget = int(budget_tokens * CHARS_PER_TOKEN)
     head = [f"URL: {state.url}", f"Title: {state.title or '(none)'}"]
     if len(state.tabs) > 1:
@@ -109,7 +116,8 @@ def render(state: PageState, *, budget_tokens: int, goal: str = "") -> str:
     room = budget - fixed - used - (len(body[-1]) + 1 if hidden else 0)
     shown_names = {e.name for e in state.elements} | {o for e in state.elements for o in e.options}
     text = _excerpt(state.text, shown_names, room)
-    return "\n".join([*head, *body, "Text:", text or "(no text)", *tail])
+    shown_indices = frozenset(chosen | {e.index for e in short})
+    return "\n".join([*head, *body, "Text:", text or "(no text)", *tail]), shown_indices
 
 
 def shortlist(elements: Sequence[Element], goal: str, size: int = SHORTLIST_SIZE) -> list[Element]:

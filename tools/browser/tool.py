@@ -40,11 +40,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from tools.base import Effect, NoArgs, ToolArgs, ToolFailure, ToolResult, ToolSpec, make_spec
+from tools.base import (
+    Effect,
+    NoArgs,
+    ToolArgs,
+    ToolFailure,
+    ToolResult,
+    ToolSpec,
+    args_schema,
+    make_spec,
+)
 from tools.browser import args as a
 from tools.browser import saving
 from tools.browser.base import Browser, Element
-from tools.browser.observe import render
+from tools.browser.observe import render_shown
 from tools.browser.urls import host_of, normalize_url
 from tools.fsops import make_folders
 from tools.paths import Workspace
@@ -79,6 +88,8 @@ class BrowserTool:
         self._owner = 0
         self._redact = Redactor()
         self._last_view = ""
+        #: The element numbers the last observation showed (None before the first).
+        self._shown: frozenset[int] | None = None
         self._approved: tuple[ToolArgs, str] | None = None
 
     @property
@@ -106,6 +117,7 @@ class BrowserTool:
     def close(self) -> None:
         if self._browser is not None:
             browser, self._browser = self._browser, None
+            self._shown = None
             browser.close()
 
     def specs(self) -> list[ToolSpec[Any]]:
@@ -376,9 +388,27 @@ class BrowserTool:
         return shown
 
     def _view(self) -> str:
-        view = render(self._open_page().look(), budget_tokens=self._budget, goal=self._goal)
+        view, self._shown = render_shown(
+            self._open_page().look(), budget_tokens=self._budget, goal=self._goal
+        )
         self._last_view = view
         return view
+
+    def _element_choices(self, args: type[ToolArgs]) -> Callable[[], dict[str, Any]]:
+        """`ToolSpec.narrow` for an action with an ``element``: the numbers the last
+        observation showed (and 0 where the action allows it), within the field's bounds."""
+        prop = args_schema(args)["properties"]["element"]
+        low, high = prop.get("minimum", 0), prop.get("maximum")
+
+        def narrow() -> dict[str, Any]:
+            if self._shown is None:
+                return {}
+            values = sorted(
+                i for i in {*self._shown, 0} if i >= low and (high is None or i <= high)
+            )
+            return {"element": {"enum": values}} if values else {}
+
+        return narrow
 
     def _after(self, done: str) -> ToolResult:
         """The action's line and what the page looks like now (or that it did not change)."""
@@ -406,9 +436,10 @@ class BrowserTool:
         run: Callable[[A], ToolResult],
         example: dict[str, Any],
     ) -> ToolSpec[A]:
+        narrow = self._element_choices(args) if "element" in args.model_fields else None
         return make_spec(
             name, description, args, effect, run, example,
-            errors=self._redacted_failures, timeout_s=60.0, thread_bound=True,
+            errors=self._redacted_failures, timeout_s=60.0, thread_bound=True, narrow=narrow,
         )  # fmt: skip
 
 
