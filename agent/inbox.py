@@ -75,7 +75,8 @@ from agent.claims import (
 )
 from agent.events import Event, RunStarted
 from agent.settle import Settler
-from agent.taskfile import TaskFileError, load_task_file
+from agent.taskfile import load_task_file
+from agent.taskyaml import TaskFileError
 
 log = logging.getLogger(__name__)
 

@@ -56,8 +56,9 @@ import yaml
 
 from agent.events import Event, RunStarted
 from agent.journal import Journal, Row, UnknownRun
-from agent.taskfile import TaskFileError, parse_task_text
+from agent.taskfile import parse_task_text
 from agent.taskrun import FALLBACK_MAX_STEPS
+from agent.taskyaml import TaskFileError
 from tools.browser.urls import host_of
 
 READ_ONLY = frozenset({"fs.read", "screen.capture", "agent.finish"})

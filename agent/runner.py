@@ -50,13 +50,12 @@ from agent.taskfile import (
     OUTPUT_PLACEHOLDER,
     AgentStep,
     PageContains,
-    Problem,
     TaskFile,
-    TaskFileError,
     ToolStep,
     load_task_file,
 )
 from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, expects_element, run_task
+from agent.taskyaml import Problem, TaskFileError
 from models.router import ModelRouter
 from tools.base import ToolFailure
 from tools.registry import Registry

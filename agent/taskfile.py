@@ -43,11 +43,12 @@ Invariants:
 - Every failure to load, for any input bytes, is a `TaskFileError` whose str() is one
   line, ``FILE[:LINE[:COLUMN]]: [FIELD: ]message``: unreadable or oversized files (over
   1 MiB), bytes that are not UTF-8, YAML syntax, duplicate keys, tags and merge keys,
-  nesting deeper than `MAX_DEPTH`, alias bombs, schema errors (every model forbids
+  nesting deeper than `taskyaml.MAX_DEPTH`, alias bombs, schema errors (every model forbids
   unknown fields, and values are not coerced: ``"5"`` is not an int), bad grants, unknown
   or badly typed ``--set`` values, missing inputs and bad placeholders.
-- Line numbers come from the YAML node marks, so a field error points at the key that
-  holds the bad value (or at the mapping that lacks a required field).
+- Line numbers come from the YAML node marks (agent/taskyaml.py reads the YAML and owns
+  `TaskFileError`), so a field error points at the key that holds the bad value (or at
+  the mapping that lacks a required field).
 - A loaded `TaskFile` is frozen and has its inputs substituted; tool names and their
   arguments are checked later, against the registry.
 """
@@ -63,12 +64,10 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -85,18 +84,20 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from agent.policy import KNOWN_CAPABILITIES, BadGrant, Rule, parse_grant
+from agent.taskyaml import (
+    Problem,
+    TaskFileError,
+    YamlPath,
+    format_path,
+    line_of,
+    read_yaml,
+)
 from tools.base import ToolFailure
 from tools.browser.urls import host_of, normalize_url
 
 MAX_BYTES = 1 << 20
-#: Nesting of YAML collections; deeper documents are refused before composing recurses.
-MAX_DEPTH = 40
-#: Values in the document once aliases are expanded (guards against "billion laughs").
-MAX_NODES = 100_000
 MAX_STEPS = 1000
 MAX_SECONDS = 7 * 24 * 3600.0
-#: Longest error message, so a hostile file cannot make an error line huge.
-_MESSAGE_LIMIT = 400
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOOL = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
@@ -110,57 +111,6 @@ OUTPUT_PLACEHOLDER = re.compile(r"\{\{\s*outputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\
 
 InputType = Literal["str", "int", "float", "bool", "path"]
 InputValue = str | int | float | bool
-_Path = tuple[str | int, ...]
-
-
-# -- errors -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a task file.
-
-    kind: ``unreadable``, ``too_large``, ``encoding``, ``syntax``, ``schema``, ``input``
-    or ``placeholder``; line and column are 1-based; field is a path like ``steps[2].args``.
-    """
-
-    kind: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-    field: str = ""
-
-
-class TaskFileError(Exception):
-    """A task file that cannot be used. str() is one line naming file, line and field;
-    `problems` holds every problem found (first by line), for a validator that lists all."""
-
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        if not problems:
-            raise ValueError("a TaskFileError needs at least one problem")
-        self.source = source
-        self.problems = tuple(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
-        self.kind = self.problems[0].kind
-        super().__init__(self._one_line())
-
-    def _one_line(self) -> str:
-        first = self.problems[0]
-        where = self.source
-        if first.line is not None:
-            where += f":{first.line}"
-            if first.column is not None:
-                where += f":{first.column}"
-        text = ": ".join(p for p in (where, first.field, first.message) if p)
-        more = len(self.problems) - 1
-        if more:
-            text += f" (and {more} more problem{'s' if more > 1 else ''})"
-        return _one_line(text)
-
-
-def _one_line(text: str) -> str:
-    # Escape everything str.splitlines() would split on (and other control characters).
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
 
 
 def _field_error(field: str, message: str) -> PydanticCustomError:
@@ -450,7 +400,7 @@ def parse_task_text(
             line = exc.object.count(b"\n", 0, exc.start) + 1
             message = f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"
             raise TaskFileError(source_name, [Problem("encoding", message, line=line)]) from None
-    root, lines = _read_yaml(text.removeprefix("\ufeff"), source_name)
+    root, lines = read_yaml(text.removeprefix("\ufeff"), source_name)
     if not isinstance(root, dict):
         got = "a list" if isinstance(root, list) else repr(root)[:40]
         message = f"a task file is a mapping of fields (name, goal or steps, ...), not {got}"
@@ -474,145 +424,10 @@ def task_file_json_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
-# -- YAML with line numbers ----------------------------------------------------------------
-
-_TAG = "tag:yaml.org,2002:"
-_SCALARS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
-
-
-class _Loader(yaml.SafeLoader):
-    """Composes nodes (keeping their marks), refusing nesting before recursion gets deep."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-class _Refused(Exception):
-    """A problem found while building values from nodes; carries its node's mark."""
-
-    def __init__(self, node: yaml.Node, message: str) -> None:
-        super().__init__(message)
-        self.mark = node.start_mark
-
-
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[_Path, int]]:
-    """The document's value and the 1-based line of every path in it."""
-    try:
-        loader = _Loader(text)
-    except yaml.YAMLError as exc:  # the reader refuses non-printable characters at once
-        raise TaskFileError(source, [_yaml_problem(exc, text)]) from None
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise TaskFileError(source, [Problem("schema", "the file is empty", line=1)])
-        builder = _Builder(loader)
-        return builder.build(node, (), node.start_mark.line + 1), builder.lines
-    except yaml.YAMLError as exc:
-        raise TaskFileError(source, [_yaml_problem(exc, text)]) from None
-    except _Refused as exc:
-        problem = Problem("syntax", str(exc), line=exc.mark.line + 1, column=exc.mark.column + 1)
-        raise TaskFileError(source, [problem]) from None
-    finally:
-        loader.dispose()
-
-
-def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        what = ", ".join(str(p) for p in (exc.context, exc.problem) if p)
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        return Problem("syntax", f"invalid YAML: {what}", line=line, column=column)
-    if isinstance(exc, yaml.reader.ReaderError):
-        line = text.count("\n", 0, max(exc.position, 0)) + 1
-        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
-        return Problem("syntax", f"invalid YAML: {char} is not allowed", line)
-    return Problem("syntax", f"invalid YAML: {exc}")
-
-
-class _Builder:
-    """Turns composed nodes into plain values, noting the line of each path.
-
-    Keys keep their source text (``on:`` stays "on", not true). Timestamps stay text.
-    Duplicate keys, merge keys, explicit non-standard tags and alias cycles are refused,
-    and so is a document whose aliases expand to more than `MAX_NODES` values.
-    """
-
-    def __init__(self, constructor: yaml.constructor.SafeConstructor) -> None:
-        self._constructor = constructor
-        self._count = 0
-        self._open: set[int] = set()
-        self.lines: dict[_Path, int] = {}
-
-    def build(self, node: yaml.Node, path: _Path, line: int) -> Any:
-        self._count += 1
-        if self._count > MAX_NODES:
-            raise _Refused(node, f"more than {MAX_NODES} values once aliases are expanded")
-        self.lines.setdefault(path, line)
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
-        if id(node) in self._open:
-            raise _Refused(node, "an alias refers to a collection that contains it")
-        self._open.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode) and node.tag == _TAG + "seq":
-                return [
-                    self.build(item, (*path, i), item.start_mark.line + 1)
-                    for i, item in enumerate(node.value)
-                ]
-            if isinstance(node, yaml.MappingNode) and node.tag == _TAG + "map":
-                return self._mapping(node, path)
-            raise _Refused(node, f"unsupported YAML tag {node.tag}")
-        finally:
-            self._open.discard(id(node))
-
-    def _mapping(self, node: yaml.MappingNode, path: _Path) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
-                raise _Refused(key_node, "merge keys ('<<') are not supported")
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALARS:
-                raise _Refused(key_node, "a key must be plain text")
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in result:
-                first = self.lines.get((*path, key), line)
-                raise _Refused(key_node, f"duplicate key {key[:60]!r} (first at line {first})")
-            result[key] = self.build(value_node, (*path, key), line)
-        return result
-
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.tag == _TAG + "timestamp":
-            return node.value
-        if node.tag not in _SCALARS:
-            raise _Refused(node, f"unsupported YAML tag {node.tag[:60]}")
-        try:
-            return self._constructor.construct_object(node)
-        # What the scalar constructors raise for text an explicit tag forced on them
-        # ("!!int x", "!!bool maybe") or for an int longer than Python converts.
-        except (yaml.YAMLError, ValueError, ArithmeticError, LookupError, TypeError):
-            raise _Refused(
-                node, f"{node.value[:40]!r} is not a valid {node.tag.removeprefix(_TAG)}"
-            ) from None
-
-
 # -- schema errors -------------------------------------------------------------------------
 
 
-def _validate(data: Any, source: str, lines: Mapping[_Path, int]) -> TaskFile:
+def _validate(data: Any, source: str, lines: Mapping[YamlPath, int]) -> TaskFile:
     try:
         return TaskFile.model_validate(data)
     except ValidationError as exc:
@@ -620,7 +435,7 @@ def _validate(data: Any, source: str, lines: Mapping[_Path, int]) -> TaskFile:
         raise TaskFileError(source, problems) from None
 
 
-def _schema_problem(error: Any, lines: Mapping[_Path, int]) -> Problem:
+def _schema_problem(error: Any, lines: Mapping[YamlPath, int]) -> Problem:
     loc: tuple[str | int, ...] = tuple(error["loc"])
     path = _clean_loc(loc)
     ctx = error.get("ctx") or {}
@@ -642,10 +457,10 @@ def _schema_problem(error: Any, lines: Mapping[_Path, int]) -> Problem:
     else:
         message = str(error["msg"])
         message = message[:1].lower() + message[1:]
-    return Problem("schema", message, line=_line_of(path, lines), field=_format_path(path))
+    return Problem("schema", message, line=line_of(path, lines), field=format_path(path))
 
 
-def _clean_loc(loc: tuple[str | int, ...]) -> _Path:
+def _clean_loc(loc: tuple[str | int, ...]) -> YamlPath:
     """Drop the union tags pydantic puts in a location (``steps, 2, tool, args``)."""
     if len(loc) >= 3 and loc[0] in ("steps", "checks") and isinstance(loc[1], int):
         loc = (*loc[:2], *loc[3:])
@@ -670,25 +485,6 @@ def _suggestion(loc: tuple[str | int, ...]) -> str:
     if close:
         return f"; did you mean {close[0]!r}?"
     return f" (fields here: {', '.join(fields)})"
-
-
-def _line_of(path: _Path, lines: Mapping[_Path, int]) -> int | None:
-    for n in range(len(path), -1, -1):
-        if path[:n] in lines:
-            return lines[path[:n]]
-    return None
-
-
-def _format_path(path: _Path) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _NAME.match(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{json.dumps(part[:60], ensure_ascii=False)}]"
-    return text
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -734,7 +530,7 @@ def _resolve_inputs(
     overrides: Mapping[str, str],
     require: bool,
     source: str,
-    lines: Mapping[_Path, int],
+    lines: Mapping[YamlPath, int],
 ) -> dict[str, InputValue]:
     problems: list[Problem] = []
     known = ", ".join(task.inputs) or "none"
@@ -775,7 +571,7 @@ class _Renderer:
     _CHECK_FIELDS = ("path", "text", "url", "pattern", "command")
 
     def __init__(
-        self, task: TaskFile, values: Mapping[str, InputValue], lines: Mapping[_Path, int]
+        self, task: TaskFile, values: Mapping[str, InputValue], lines: Mapping[YamlPath, int]
     ) -> None:
         self._task = task
         self._values = values
@@ -799,7 +595,7 @@ class _Renderer:
             out["permissions"] = [self._grant(g, ("permissions", i)) for i, g in grants]
         return out, self._problems
 
-    def _grant(self, grant: str, path: _Path) -> str:
+    def _grant(self, grant: str, path: YamlPath) -> str:
         """A permission with its inputs filled in, each value standing for itself."""
         capability, colon, scope = grant.partition(":")
         if "{{" in capability:
@@ -808,7 +604,7 @@ class _Renderer:
         literal = _web_host if capability.strip().startswith("browser.") else glob.escape
         return capability + colon + self._text(scope, path, literal, inputs_only=True)
 
-    def _step(self, step: dict[str, Any], path: _Path) -> dict[str, Any]:
+    def _step(self, step: dict[str, Any], path: YamlPath) -> dict[str, Any]:
         out = dict(step)
         if "tool" in step:
             self._outputs = self._saved
@@ -822,7 +618,7 @@ class _Renderer:
             out["agent"] = self._text(step["agent"], (*path, "agent"))
         return out
 
-    def _check(self, check: dict[str, Any], path: _Path) -> dict[str, Any]:
+    def _check(self, check: dict[str, Any], path: YamlPath) -> dict[str, Any]:
         out = dict(check)
         for key in self._CHECK_FIELDS:
             if isinstance(check.get(key), str):
@@ -830,7 +626,7 @@ class _Renderer:
                 out[key] = self._text(check[key], (*path, key), quote)
         return out
 
-    def _json(self, value: Any, path: _Path) -> Any:
+    def _json(self, value: Any, path: YamlPath) -> Any:
         if isinstance(value, dict):
             return {k: self._json(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
@@ -846,7 +642,7 @@ class _Renderer:
     def _text(
         self,
         text: str,
-        path: _Path,
+        path: YamlPath,
         quote: Callable[[str], str] | None = None,
         *,
         inputs_only: bool = False,
@@ -894,9 +690,9 @@ class _Renderer:
             self._fail(path, "'{{' without a closing '}}'")
         return rendered
 
-    def _fail(self, path: _Path, message: str) -> None:
-        line = _line_of(path, self._lines)
-        self._problems.append(Problem("placeholder", message, line=line, field=_format_path(path)))
+    def _fail(self, path: YamlPath, message: str) -> None:
+        line = line_of(path, self._lines)
+        self._problems.append(Problem("placeholder", message, line=line, field=format_path(path)))
 
 
 def _web_host(value: str) -> str:

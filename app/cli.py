@@ -30,7 +30,8 @@ from agent.recorder import SaveError, noting_start_page, save_run
 from agent.runner import TaskReport, check_steps, run_task_path, task_tools
 from agent.settings import Settings, is_interactive
 from agent.task import Limits, Task
-from agent.taskfile import TaskFile, TaskFileError, load_task_file
+from agent.taskfile import TaskFile, load_task_file
+from agent.taskyaml import TaskFileError
 from app.approver import TerminalApprover
 from app.common import err, fail, set_pairs, settings_or_fail
 from app.display import LiveDisplay, event_json, runs_table, show_run
