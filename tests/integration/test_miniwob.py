@@ -67,12 +67,12 @@ SCRIPTS: dict[str, Script] = {
         unnamed("", "browser.type", text=quoted(goal)[0], submit=False),
         on("Submit", "browser.click", confirm=False),
     ],
-    # 'Select EyPo6vi, nBu and click Submit.'
+    # 'Select EyPo6vi, nBu and click Submit.' (or 'Select nothing and click Submit.')
     "click-checkboxes": lambda goal: [
         *(
             on(name.strip(), "browser.check", checked=True)
             for name in re.sub(r"^Select | and click Submit\.$", "", goal).split(",")
-            if name.strip()
+            if name.strip() and name.strip() != "nothing"
         ),
         on("Submit", "browser.click", confirm=False),
     ],
