@@ -49,7 +49,9 @@ class BadInput(Exception):
 
 def local_options(settings: Settings) -> LocalOptions:
     m = settings.model
-    return LocalOptions(n_ctx=m.n_ctx, gpu_layers=m.gpu_layers, threads=m.threads)
+    return LocalOptions(
+        n_ctx=m.n_ctx, gpu_layers=m.gpu_layers, threads=m.threads, cpu_repack=m.cpu_repack
+    )
 
 
 def _remote_entry(remote: RemoteModel) -> ModelEntry:

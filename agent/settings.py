@@ -54,7 +54,11 @@ class ModelSettings(_Section):
     n_ctx: int = Field(default=8192, ge=512)
     #: None: offload every layer when llama.cpp has CUDA or Metal; 0: CPU only.
     gpu_layers: int | None = None
+    #: None: one thread per core that other processes leave free, re-checked while it runs.
     threads: int | None = Field(default=None, ge=1)
+    #: Let llama.cpp repack weights for this CPU (AMX on recent Xeons). Off: that path
+    #: segfaults in llama.cpp 0.3.36 on AMX CPUs; the model runs in its own process either way.
+    cpu_repack: bool = False
     remotes: list[RemoteModel] = Field(default_factory=list)
     #: Name of the remote used as fallback; remote use is off until this is set.
     fallback: str | None = None

@@ -404,11 +404,18 @@ def undo_command(
 
 @cli.command("models")
 def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List the embedded and configured models, where each lives, and GPU offload."""
-    from models.llamacpp import gpu_offload_supported
+    """List the embedded and configured models, where each lives, GPU offload, and how
+    local models run on this CPU."""
+    from models.llamacpp import cpu_repack_choice, gpu_offload_supported
 
     settings = settings_or_fail()
     gpu = gpu_offload_supported()
+    local = {
+        "process": "own (a crash ends a run, not deskhand)",
+        "threads": settings.model.threads or "follow the load",
+        "cpu_repack": settings.model.cpu_repack,
+        "cpu_repack_choice": cpu_repack_choice(settings.model.cpu_repack),
+    }
     rows = [
         {
             "name": e.name,
@@ -417,6 +424,7 @@ def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
             "available": e.available,
             "default": e.name == settings.model.default,
             "gpu_offload": gpu and e.kind == "gguf" and settings.model.gpu_layers != 0,
+            **(local if e.kind == "gguf" else {}),
         }
         for e in assemble.catalogue(settings).entries()
     ]
@@ -434,6 +442,10 @@ def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         out.print(
             f"{mark} {r['name']:<12} {r['kind']:<7} {r['location']}{gpu_note}{state}", markup=False
         )
+    out.print(
+        f"local models: own process; threads: {local['threads']}; {local['cpu_repack_choice']}",
+        markup=False,
+    )
 
 
 from app.watch import watch_command  # noqa: E402  (the watched inbox lives in its own module)

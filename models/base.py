@@ -7,6 +7,7 @@ Exception hierarchy (foreign exceptions are mapped into it at each backend's bou
 
     ModelError                 -- base; the router may fall back on any of these
     ├── ModelUnavailable       -- the model cannot be loaded or reached at all
+    │   └── ModelCrashed       -- the local model's process died; the next call restarts it
     ├── ModelCancelled         -- generation stopped because the caller's stop flag was set
     ├── ContextOverflow        -- the prompt no longer fits the model's context window
     └── ModelOutputInvalid     -- the reply does not satisfy the schema it was asked for
@@ -30,6 +31,11 @@ class ModelError(Exception):
 
 class ModelUnavailable(ModelError):
     """The model could not be loaded, or its server could not be reached."""
+
+
+class ModelCrashed(ModelUnavailable):
+    """The process hosting a local model died (a native crash, a kill); the next request
+    starts a new one. The message is one line and names the signal."""
 
 
 class ModelCancelled(ModelError):

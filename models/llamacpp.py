@@ -16,17 +16,25 @@ Invariants:
   structure, the model fills in values), so it always parses; without one, greedy
   decoding until an end-of-generation token.
 - GPU offload is on whenever llama.cpp was built with CUDA or Metal.
+- Weights are never repacked into llama.cpp's extra CPU buffer types unless the caller
+  asks (`cpu_repack=True`): on CPUs with Intel AMX, llama.cpp 0.3.36 repacks into an AMX
+  buffer whose matrix product segfaults on any prompt batch. `cpu_repack_choice` says
+  what was chosen and why (`deskhand models` prints it).
+- Unless a fixed thread count is given, the thread count follows the machine's load
+  (`models.threads.ThreadBudget`): it is set before each prompt and re-checked while the
+  reply is generated, so another busy process costs a share of the cores, not a stall at
+  every barrier.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +55,7 @@ from models.base import (
     Usage,
 )
 from models.constrained import ConstrainedDecoder, VocabMasks
+from models.threads import ThreadBudget, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +76,46 @@ def gpu_offload_supported() -> bool:
 
 
 def default_threads() -> int:
-    return max(
-        1,
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
-    )
+    return usable_cores()
+
+
+def cpu_repack_choice(cpu_repack: bool, *, amx: bool | None = None) -> str:
+    """One line for `deskhand models`: whether weights are repacked for this CPU, and why."""
+    amx = cpu_has_amx() if amx is None else amx
+    if cpu_repack:
+        risk = " (this CPU has AMX: llama.cpp's AMX path may crash)" if amx else ""
+        return f"cpu repack: on (model.cpu_repack = true){risk}"
+    why = "this CPU has AMX, whose llama.cpp path crashes" if amx else "safe default"
+    return f"cpu repack: off ({why}; model.cpu_repack = true opts in)"
+
+
+def cpu_has_amx() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return any(line.startswith("flags") and " amx_tile" in line for line in f)
+    except OSError:  # not Linux: no AMX to worry about (Apple, Windows on ARM) or unknown
+        return False
+
+
+@contextlib.contextmanager
+def load_params(*, extra_buffers: bool) -> Iterator[None]:
+    """Make `Llama()` load with `use_extra_bufts = extra_buffers`.
+
+    `use_extra_bufts` is a field of llama.cpp's model params that `Llama()` does not take
+    as an argument; it builds the params from `llama_model_default_params`, so that is
+    what is wrapped, for the duration of one load (loads happen on one thread)."""
+    default = llama_cpp.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = default()
+        p.use_extra_bufts = extra_buffers
+        return p
+
+    llama_cpp.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        llama_cpp.llama_cpp.llama_model_default_params = default
 
 
 class LlamaCppModel:
@@ -84,24 +129,29 @@ class LlamaCppModel:
         n_threads: int | None = None,
         n_gpu_layers: int | None = None,
         model_id: str | None = None,
+        cpu_repack: bool = False,
     ) -> None:
         self._path = Path(path)
         if not self._path.is_file():
             raise ModelUnavailable(f"model file not found: {self._path}")
         self._gpu = gpu_offload_supported() if n_gpu_layers is None else n_gpu_layers != 0
+        #: None: a fixed thread count was given.
+        self._budget = None if n_threads else ThreadBudget()
         threads = n_threads or default_threads()
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(self._path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=(-1 if self._gpu else 0) if n_gpu_layers is None else n_gpu_layers,
-                logits_all=False,
-                verbose=False,
-            )
+            with load_params(extra_buffers=cpu_repack):
+                self._llm = llama_cpp.Llama(
+                    model_path=str(self._path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_gpu_layers=(-1 if self._gpu else 0) if n_gpu_layers is None else n_gpu_layers,
+                    logits_all=False,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelUnavailable(f"cannot load {self._path.name}: {exc}") from exc
+        self.threads = threads
         self._model_id = model_id or self._path.stem
         self._n_vocab = self._llm.n_vocab()
         self._formatter = self._make_formatter()
@@ -126,13 +176,20 @@ class LlamaCppModel:
         return int(self._llm.n_ctx())
 
     def info(self) -> ModelInfo:
+        threads = "follow the load" if self._budget is not None else f"{self.threads} fixed"
         return ModelInfo(
             model_id=self._model_id,
             kind="gguf",
             location=str(self._path),
             gpu_offload=self._gpu,
-            detail=f"context {self.n_ctx} tokens",
+            detail=f"context {self.n_ctx} tokens; threads: {threads}; "
+            + cpu_repack_choice(self.cpu_repack),
         )
+
+    @property
+    def cpu_repack(self) -> bool:
+        """Whether llama.cpp was told to use extra (repacked) buffer types for the weights."""
+        return bool(self._llm.model_params.use_extra_bufts)
 
     def complete(
         self,
@@ -150,6 +207,7 @@ class LlamaCppModel:
                 f"prompt of {len(prompt)} tokens + {max_tokens} for the reply exceeds "
                 f"the context of {self.n_ctx}"
             )
+        self._follow_load()
         reused = self._load_prompt(prompt)
         decode_start = time.perf_counter()
         if schema is not None:
@@ -240,6 +298,7 @@ class LlamaCppModel:
     def feed(self, tokens: Sequence[int]) -> None:
         if self._llm.n_tokens + len(tokens) > self.n_ctx:
             raise ContextOverflow("the reply ran past the end of the context window")
+        self._follow_load()
         self._llm.eval(list(tokens))
 
     def logits(self) -> npt.NDArray[np.float32]:
@@ -247,6 +306,21 @@ class LlamaCppModel:
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
     # -- internals -------------------------------------------------------------------
+
+    def _follow_load(self) -> None:
+        """Use one thread per core that other processes leave free (see models.threads)."""
+        if self._budget is None:
+            return
+        threads = self._budget.threads()
+        if threads != self.threads:
+            log.debug(
+                "threads %d -> %d (others busy on %.2f cores)",
+                self.threads,
+                threads,
+                self._budget.others_busy,
+            )
+            llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
+            self.threads = threads
 
     def _free_text(self, max_tokens: int, should_stop: ShouldStop | None) -> tuple[str, int]:
         out: list[bytes] = []

@@ -9,8 +9,13 @@ model seconds, tool seconds. Then, on the last step's prompt, output tokens per 
   - raw: llama-cpp-python's unconstrained greedy completion (same prompt, same length);
   - gbnf: llama-cpp-python's grammar-constrained completion for the same JSON schema
     (the usual way, shown for reference: its cost is why we do not use it).
-Last line, machine-readable: ``reuse=0.NN decode_ratio=0.NN`` where reuse is
-tokens reused / prompt tokens over steps 2 and later, and decode_ratio is ours / raw.
+The run goes through the model as every entry point opens it: hosted in its own process
+(`models.host`). The process boundary's cost per step is the caller's wall time of a
+completion minus the time the child measured inside it (printed as ``boundary``).
+The decode comparison runs in-process, beside raw llama-cpp-python.
+Last line, machine-readable: ``reuse=0.NN decode_ratio=0.NN boundary_ms=N.N`` where reuse
+is tokens reused / prompt tokens over steps 2 and later, decode_ratio is ours / raw, and
+boundary_ms the median extra latency of the process boundary per step.
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ from agent.events import ActionFinished, ActionProposed, RunFinished
 from agent.loop import Engine, run
 from agent.settings import load_settings
 from agent.task import Limits, Task
-from models.base import Message
-from models.catalogue import embedded_model_path
-from models.llamacpp import LlamaCppModel, default_threads
+from models.base import ChatModel, Message
+from models.catalogue import LocalOptions, embedded_model_path, gguf_entry
+from models.llamacpp import LlamaCppModel, default_threads, load_params
 from models.router import FallbackPolicy, ModelRouter
 
 GOAL = (
@@ -45,25 +50,30 @@ GOAL = (
 class Recording:
     """Passes calls to the model and keeps the last prompt (for the decode comparison)."""
 
-    def __init__(self, model: LlamaCppModel) -> None:
+    def __init__(self, model: ChatModel) -> None:
         self.model = model
         self.model_id = model.model_id
         self.last: list[Message] = []
+        #: per step: the caller's wall time minus the model's own measured time
+        self.boundary: list[float] = []
 
     def info(self):  # type: ignore[no-untyped-def]
         return self.model.info()
 
     def complete(self, messages, **kw):  # type: ignore[no-untyped-def]
         self.last = list(messages)
-        return self.model.complete(messages, **kw)
+        started = time.perf_counter()
+        reply = self.model.complete(messages, **kw)
+        self.boundary.append(time.perf_counter() - started - reply.usage.seconds)
+        return reply
 
     def close(self) -> None:
         pass
 
 
 def run_steps(
-    model: LlamaCppModel, steps: int, home: Path
-) -> tuple[list[dict[str, float]], list[Message]]:
+    model: ChatModel, steps: int, home: Path
+) -> tuple[list[dict[str, float]], list[Message], list[float]]:
     settings = load_settings({"DESKHAND_HOME": str(home)})
     ws = home / "ws"
     ws.mkdir()
@@ -98,7 +108,7 @@ def run_steps(
             print(f"run {event.run_id}: {event.outcome}: {event.message}")
     messages = list(recorder.last)
     journal.close()
-    return rows, messages
+    return rows, messages, recorder.boundary
 
 
 def decode_speeds(
@@ -111,7 +121,10 @@ def decode_speeds(
         ours.append(c.usage.completion_tokens / c.usage.decode_seconds)
         lengths.append(c.usage.completion_tokens)
     n_out = max(8, int(statistics.median(lengths)))
-    raw = Llama(model_path=str(path), n_ctx=model.n_ctx, n_threads=default_threads(), verbose=False)
+    with load_params(extra_buffers=model.cpu_repack):  # the same weights layout as ours
+        raw = Llama(
+            model_path=str(path), n_ctx=model.n_ctx, n_threads=default_threads(), verbose=False
+        )
     grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
 
     def timed(**kw: object) -> float:
@@ -136,14 +149,19 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--cpu-repack", action="store_true", help="llama.cpp's repacked CPU weights (opt-in)"
+    )
     args = parser.parse_args()
     path = args.model or embedded_model_path()
     if path is None:
         print("embedded model not installed", file=sys.stderr)
         return 2
-    model = LlamaCppModel(path)
+    hosted = gguf_entry(path.stem, path, LocalOptions(cpu_repack=args.cpu_repack)).opener()
     with tempfile.TemporaryDirectory() as tmp:
-        rows, messages = run_steps(model, args.steps, Path(tmp))
+        rows, messages, boundary = run_steps(hosted, args.steps, Path(tmp))
+        hosted.close()
+        model = LlamaCppModel(path, cpu_repack=args.cpu_repack)
         print(
             f"{'step':>4} {'tool':<18} {'prompt':>7} {'reused':>7} {'evaluated':>9} {'out':>5} {'model s':>8} {'tool s':>7}"
         )
@@ -163,7 +181,12 @@ def main() -> int:
         f"ours {speeds['ours_tok_s']:.1f} tok/s, raw {speeds['raw_tok_s']:.1f} tok/s, "
         f"gbnf {speeds['gbnf_tok_s']:.1f} tok/s (gbnf/raw {speeds['gbnf_tok_s'] / speeds['raw_tok_s']:.2f})"
     )
-    print(f"reuse={reuse:.2f} decode_ratio={ratio:.2f}")
+    boundary_ms = 1000 * statistics.median(boundary)
+    print(
+        f"process boundary per step: median {boundary_ms:.1f} ms, max {1000 * max(boundary):.1f} ms"
+    )
+    print(model.info().detail)
+    print(f"reuse={reuse:.2f} decode_ratio={ratio:.2f} boundary_ms={boundary_ms:.1f}")
     model.close()
     return 0
 

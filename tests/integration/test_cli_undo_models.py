@@ -102,3 +102,19 @@ def test_models_shows_a_configured_remote(deskhand_home: Path) -> None:
     (lab,) = [r for r in rows if r["name"] == "lab"]
     assert lab["kind"] == "openai" and lab["location"] == "http://127.0.0.1:9/v1"
     assert lab["gpu_offload"] is False
+
+
+def test_models_says_how_local_models_run_on_this_cpu_and_how_to_opt_in(
+    deskhand_home: Path, embedded_gguf: Path
+) -> None:
+    rows = json.loads(deskhand("models", "--json").stdout)
+    (embedded,) = [r for r in rows if r["name"] == "embedded"]
+    assert embedded["cpu_repack"] is False and embedded["threads"] == "follow the load"
+    assert embedded["cpu_repack_choice"].startswith("cpu repack: off (")
+    assert "model.cpu_repack = true opts in" in embedded["cpu_repack_choice"]
+    config = deskhand_home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text("[model]\ncpu_repack = true\nthreads = 1\n")
+    human = deskhand("models")
+    assert "cpu repack: on (model.cpu_repack = true)" in human.stdout
+    assert "threads: 1" in human.stdout

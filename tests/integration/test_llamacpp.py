@@ -128,3 +128,26 @@ def test_info_reports_file_and_offload(embedded_model: Any, embedded_gguf: Any) 
     info = embedded_model.info()
     assert info.location == str(embedded_gguf) and info.kind == "gguf"
     assert isinstance(info.gpu_offload, bool)
+
+
+def test_weights_are_not_repacked_unless_asked(embedded_model: Any, embedded_gguf: Any) -> None:
+    """The opt-in loads in a model process of its own: on an AMX CPU it may crash
+    there, which must then stay a `ModelCrashed`, never a crash of this process."""
+    from models.base import ModelCrashed
+    from models.host import HostedModel, LoadSpec
+    from models.llamacpp import cpu_has_amx
+
+    assert embedded_model.cpu_repack is False
+    assert "cpu repack: off" in embedded_model.info().detail
+    opted = HostedModel(LoadSpec(embedded_gguf, n_ctx=1024, cpu_repack=True))
+    try:
+        assert "cpu repack: on" in opted.info().detail
+        prompt = [SYSTEM, Message("user", "List the files " * 40)]
+        try:
+            reply = opted.complete(prompt, schema=SCHEMA, max_tokens=64)
+        except ModelCrashed:
+            assert cpu_has_amx(), "the repacked path crashed on a CPU without AMX"
+        else:
+            assert json.loads(reply.text)["tool"]
+    finally:
+        opted.close()

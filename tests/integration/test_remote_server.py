@@ -109,7 +109,7 @@ def server() -> Iterator[Server]:
             pytest.skip(f"llama-cpp-python's server extra is not installed ({needed} missing)")
     port, key = free_port(), "sk-local-" + secrets.token_hex(8)
     command = [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, str(Path(__file__).parents[1] / "llama_server.py"),
         "--model", str(gguf), "--model_alias", "smollm2",
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "2048", "--n_threads", "2", "--api_key", key,
