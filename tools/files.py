@@ -1,28 +1,24 @@
 """The file tool: list, read, write, append, make_folder, move, copy, delete, search.
 
 Invariants:
-- Every path goes through `Workspace.resolve`, in `effect()` and again in `run()`, so no
-  action reads or changes anything outside the workspace. Folder walks (search, copy,
-  delete, digests) never follow symlinks: a link is copied, trashed or hashed as a link.
+- Every path goes through `Workspace.resolve`, in `effect()` and again in `run()`, and is
+  then reached only through `tools.safe_fs` (fds walked no-follow from its root), so no
+  action reads or changes anything outside the workspace, even when a folder is swapped
+  for a link between the check and the use. Walks (list, search, copy, delete, digests)
+  never follow symlinks: a link is listed, copied, trashed or hashed as a link.
+- Only regular files with one link are read, written, appended or copied: FIFOs, devices
+  and sockets are refused without blocking; a hard link may share its inode with a file
+  outside (search skips both kinds).
 - Every change returns `undo` records (JSON-serialisable dicts with an ``op`` key) holding
-  what `tools.undo.undo_change` needs to reverse it. Backups are written before the change is made.
+  what `tools.undo.undo_change` needs to reverse it. Backups are written before the change
+  is made (tools/filechanges.py).
 - Deletion goes to the OS trash (send2trash), after a backup copy into `undo_dir`.
 - OSError is mapped to `ToolFailure` in one place (`_os_errors`). Kinds: not_found,
   exists, not_a_file, not_a_folder, outside_workspace, too_large, invalid, no_permission,
-  os_error; undo adds undo_conflict and undo_unavailable.
+  changed (a link took a checked entry's place), hard_link, os_error; undo adds
+  undo_conflict and undo_unavailable.
 
-Change records (paths absolute; the ``sha256`` of a folder is a digest of its tree)::
-
-    {"op": "create_file", "path", "sha256"}             undo: trash it if unchanged
-    {"op": "modify_file", "path", "sha256", "backup", "backup_sha256"}
-                                                        undo: put the backup back if unchanged
-    {"op": "make_folder", "path"}                       undo: remove it if still empty
-    {"op": "move", "source", "destination"}             undo: move it back
-    {"op": "copy", "path", "sha256"}                    undo: trash the copy if unchanged
-    {"op": "delete", "path", "kind", "backup", "sha256", "note"}
-                                                        undo: restore from the backup
-                                                        (backup, sha256 None when skipped)
-
+The change records it returns are listed in tools/filechanges.py, which makes them.
 Undo (tools/undo.py) is idempotent where it can tell: a change whose reversal is in place
 already (the created file is gone, the moved file is back) is reported, not refused.
 """
@@ -34,17 +30,16 @@ import errno
 import fnmatch
 import logging
 import os
-import shutil
-import uuid
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import Field
-
+from tools import file_args as a
+from tools import filechanges, safe_fs
 from tools.base import Effect, ToolArgs, ToolFailure, ToolResult, ToolSpec, make_spec
-from tools.fsops import copy_entry, digest, is_plain_file, make_folders, trash, tree_size, walk
+from tools.fsops import check_copyable, tree_stats, walk_at
 from tools.paths import Workspace
 
 log = logging.getLogger(__name__)
@@ -67,53 +62,8 @@ _ERRNO_KINDS = {
     errno.ENAMETOOLONG: "invalid",
     errno.EACCES: "no_permission",
     errno.EPERM: "no_permission",
+    errno.EFBIG: "too_large",
 }
-_PATH = "path relative to the workspace"
-
-
-class ListArgs(ToolArgs):
-    path: str = Field(default=".", min_length=1, description="folder to list; '.' is the workspace")
-
-
-class ReadArgs(ToolArgs):
-    path: str = Field(min_length=1, description=_PATH)
-
-
-class WriteArgs(ToolArgs):
-    path: str = Field(min_length=1, description=_PATH)
-    content: str = Field(description="the whole new text of the file")
-
-
-class AppendArgs(ToolArgs):
-    path: str = Field(min_length=1, description=_PATH)
-    content: str = Field(min_length=1, description="text to add at the end")
-
-
-class FolderArgs(ToolArgs):
-    path: str = Field(min_length=1, description=_PATH)
-
-
-class TransferArgs(ToolArgs):
-    source: str = Field(min_length=1, description=_PATH)
-    destination: str = Field(
-        min_length=1, description="new path, or an existing folder to put it in"
-    )
-
-
-class DeleteArgs(ToolArgs):
-    path: str = Field(min_length=1, description=_PATH)
-
-
-class SearchNamesArgs(ToolArgs):
-    pattern: str = Field(min_length=1, description="part of the name, or a pattern like *.txt")
-    path: str = Field(
-        default=".", min_length=1, description="folder to search; '.' is the workspace"
-    )
-
-
-class SearchTextArgs(ToolArgs):
-    text: str = Field(min_length=1, description="text to find (case does not matter)")
-    path: str = Field(default=".", min_length=1, description="folder or file to search")
 
 
 class FileTool:
@@ -129,28 +79,28 @@ class FileTool:
     def specs(self) -> list[ToolSpec[Any]]:
         s = self._spec
         return [
-            s("files.list", "List the files and folders in a folder.", ListArgs,
+            s("files.list", "List the files and folders in a folder.", a.ListArgs,
               self._effect_list, self._run_list, {"path": "."}),
-            s("files.read", "Read a text file.", ReadArgs,
+            s("files.read", "Read a text file.", a.ReadArgs,
               self._effect_read, self._run_read, {"path": "notes.txt"}),
-            s("files.write", "Create a text file or replace its text.", WriteArgs,
+            s("files.write", "Create a text file or replace its text.", a.WriteArgs,
               self._effect_write, self._run_write, {"path": "notes.txt", "content": "hello"}),
-            s("files.append", "Add text to the end of a file.", AppendArgs,
+            s("files.append", "Add text to the end of a file.", a.AppendArgs,
               self._effect_append, self._run_append, {"path": "notes.txt", "content": "more"}),
-            s("files.make_folder", "Create a folder.", FolderArgs,
+            s("files.make_folder", "Create a folder.", a.FolderArgs,
               self._effect_make_folder, self._run_make_folder, {"path": "reports"}),
-            s("files.move", "Move or rename a file or folder.", TransferArgs,
+            s("files.move", "Move or rename a file or folder.", a.TransferArgs,
               self._effect_move, self._run_move, {"source": "a.txt", "destination": "old/a.txt"},
               SLOW_TIMEOUT_S),
-            s("files.copy", "Copy a file or folder.", TransferArgs,
+            s("files.copy", "Copy a file or folder.", a.TransferArgs,
               self._effect_copy, self._run_copy, {"source": "a.txt", "destination": "b.txt"},
               SLOW_TIMEOUT_S),
-            s("files.delete", "Move a file or folder to the trash.", DeleteArgs,
+            s("files.delete", "Move a file or folder to the trash.", a.DeleteArgs,
               self._effect_delete, self._run_delete, {"path": "old.txt"}, SLOW_TIMEOUT_S),
-            s("files.search_names", "Find files and folders by name.", SearchNamesArgs,
+            s("files.search_names", "Find files and folders by name.", a.SearchNamesArgs,
               self._effect_search_names, self._run_search_names,
               {"pattern": "report", "path": "."}),
-            s("files.search_text", "Find lines that contain some text in files.", SearchTextArgs,
+            s("files.search_text", "Find lines that contain some text in files.", a.SearchTextArgs,
               self._effect_search_text, self._run_search_text, {"text": "invoice", "path": "."}),
         ]  # fmt: skip
 
@@ -158,36 +108,41 @@ class FileTool:
         """A folder's entries, one a line: folders end in '/', files show their size."""
         with self._os_errors():
             folder = self._folder(user_path)
-            with os.scandir(folder) as it:
-                entries = sorted(
-                    it, key=lambda e: (not e.is_dir(follow_symlinks=False), e.name.lower())
-                )
-            lines = [_entry_line(e) for e in entries[:LIST_LIMIT]]
+            with safe_fs.folder(self._ws.root_of(folder), folder, listable=True) as fd:
+                with os.scandir(fd) as it:
+                    entries = sorted(
+                        it, key=lambda e: (not e.is_dir(follow_symlinks=False), e.name.lower())
+                    )
+                lines = [_entry_line(e) for e in entries[:LIST_LIMIT]]
         if len(entries) > LIST_LIMIT:
             lines.append(f"... and {len(entries) - LIST_LIMIT} more")
         return "\n".join(lines) or "(empty folder)"
 
     # -- reading ------------------------------------------------------------------------
 
-    def _effect_list(self, args: ListArgs) -> Effect:
+    def _effect_list(self, args: a.ListArgs) -> Effect:
         folder = self._folder(args.path)
         return Effect("fs.read", str(folder), f"list folder {self._ws.display(folder)}")
 
-    def _run_list(self, args: ListArgs) -> ToolResult:
+    def _run_list(self, args: a.ListArgs) -> ToolResult:
         text = self.listing(args.path)
         return ToolResult(ok=True, output=text, data={"path": self._show(args.path)})
 
-    def _effect_read(self, args: ReadArgs) -> Effect:
-        path = self._file(args.path)
-        size = human_size(path.stat().st_size)
+    def _effect_read(self, args: a.ReadArgs) -> Effect:
+        path, st = self._file(args.path)
+        size = human_size(st.st_size)
         return Effect("fs.read", str(path), f"read {self._ws.display(path)} ({size})")
 
-    def _run_read(self, args: ReadArgs) -> ToolResult:
-        path = self._file(args.path)
+    def _run_read(self, args: a.ReadArgs) -> ToolResult:
+        path, _ = self._file(args.path)
         shown = self._ws.display(path)
-        with path.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            data = f.read(self._max_read)
+        with safe_fs.parent(self._ws.root_of(path), path) as (dir_fd, name):
+            fd = safe_fs.open_file(dir_fd, name, path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            data = safe_fs.read_fd(fd, self._max_read)
+        finally:
+            os.close(fd)
         if b"\x00" in data[:8192]:
             raise ToolFailure("invalid", f"{shown} is not a text file ({human_size(size)})")
         cut = len(data) < size
@@ -198,143 +153,144 @@ class FileTool:
         data_out = {"path": shown, "bytes": size, "cut": cut}
         return ToolResult(ok=True, output=text or "(empty file)", data=data_out)
 
-    def _effect_search_names(self, args: SearchNamesArgs) -> Effect:
+    def _effect_search_names(self, args: a.SearchNamesArgs) -> Effect:
         folder = self._folder(args.path)
         summary = f"search names under {self._ws.display(folder)} for '{args.pattern}'"
         return Effect("fs.read", str(folder), summary)
 
-    def _run_search_names(self, args: SearchNamesArgs) -> ToolResult:
+    def _run_search_names(self, args: a.SearchNamesArgs) -> ToolResult:
         folder = self._folder(args.path)
         matches = _name_matcher(args.pattern)
         found: list[str] = []
-        for path in walk(folder):
-            if matches(path.name):
-                is_dir = path.is_dir() and not path.is_symlink()
-                found.append(self._ws.display(path) + ("/" if is_dir else ""))
-                if len(found) > SEARCH_LIMIT:
-                    break
+        with safe_fs.folder(self._ws.root_of(folder), folder) as fd:
+            for e in walk_at(fd):
+                if matches(e.name):
+                    found.append(self._ws.display(folder / e.rel) + ("/" if e.is_dir else ""))
+                    if len(found) > SEARCH_LIMIT:
+                        break
         return _found(found, f"no names matching '{args.pattern}' under {self._ws.display(folder)}")
 
-    def _effect_search_text(self, args: SearchTextArgs) -> Effect:
+    def _effect_search_text(self, args: a.SearchTextArgs) -> Effect:
         where = self._ws.resolve(args.path, must_exist=True)
         summary = f"search for '{args.text}' in files under {self._ws.display(where)}"
         return Effect("fs.read", str(where), summary)
 
-    def _run_search_text(self, args: SearchTextArgs) -> ToolResult:
+    def _run_search_text(self, args: a.SearchTextArgs) -> ToolResult:
         where = self._ws.resolve(args.path, must_exist=True)
-        files = [where] if where.is_file() else (p for p in walk(where) if is_plain_file(p))
         needle = args.text.lower()
         found: list[str] = []
-        for path in files:
-            for number, line in _text_lines(path):
-                if needle in line.lower():
-                    found.append(f"{self._ws.display(path)}:{number}: {line.strip()[:120]}")
-                    if len(found) > SEARCH_LIMIT:
-                        return _found(found, "")
+        for path, number, line in self._lines_under(where):
+            if needle in line.lower():
+                found.append(f"{self._ws.display(path)}:{number}: {line.strip()[:120]}")
+                if len(found) > SEARCH_LIMIT:
+                    return _found(found, "")
         return _found(found, f"no lines containing '{args.text}' under {self._ws.display(where)}")
+
+    def _lines_under(self, where: Path) -> Iterator[tuple[Path, int, str]]:
+        """Numbered lines of the text file `where`, or of every text file under it."""
+        root = self._ws.root_of(where)
+        st = safe_fs.lstat(root, where)
+        if st is not None and stat.S_ISREG(st.st_mode):
+            with safe_fs.parent(root, where) as (dir_fd, name):
+                for number, line in _text_lines(dir_fd, name, where):
+                    yield where, number, line
+            return
+        with safe_fs.folder(root, where) as fd:
+            for e in walk_at(fd):
+                if stat.S_ISREG(e.st.st_mode):
+                    for number, line in _text_lines(e.dir_fd, e.name, where / e.rel):
+                        yield where / e.rel, number, line
 
     # -- writing ------------------------------------------------------------------------
 
-    def _effect_write(self, args: WriteArgs) -> Effect:
+    def _effect_write(self, args: a.WriteArgs) -> Effect:
         path, old = self._writable(args.path)
         size = len(args.content.encode())
         shown = self._ws.display(path)
         note = "new file" if old is None else f"replaces existing {old}-byte file"
         return Effect("fs.write", str(path), f"write {size} bytes to {shown} ({note})")
 
-    def _run_write(self, args: WriteArgs) -> ToolResult:
+    def _run_write(self, args: a.WriteArgs) -> ToolResult:
         path, _ = self._writable(args.path)
         data = args.content.encode()
-        undo = self._put(path, data, "wb")
+        undo = self._put(path, data, append=False)
         out = f"wrote {len(data)} bytes to {self._ws.display(path)}"
         return ToolResult(ok=True, output=out, data={"path": self._ws.display(path)}, undo=undo)
 
-    def _effect_append(self, args: AppendArgs) -> Effect:
+    def _effect_append(self, args: a.AppendArgs) -> Effect:
         path, old = self._writable(args.path)
         size = len(args.content.encode())
         shown = self._ws.display(path)
         note = "new file" if old is None else f"now {old + size} bytes"
         return Effect("fs.write", str(path), f"append {size} bytes to {shown} ({note})")
 
-    def _run_append(self, args: AppendArgs) -> ToolResult:
+    def _run_append(self, args: a.AppendArgs) -> ToolResult:
         path, old = self._writable(args.path)
         data = args.content.encode()
-        undo = self._put(path, data, "ab")
+        undo = self._put(path, data, append=True)
         total = (old or 0) + len(data)
         out = f"appended {len(data)} bytes to {self._ws.display(path)} (now {total} bytes)"
         return ToolResult(ok=True, output=out, data={"path": self._ws.display(path)}, undo=undo)
 
-    def _effect_make_folder(self, args: FolderArgs) -> Effect:
+    def _effect_make_folder(self, args: a.FolderArgs) -> Effect:
         path = self._new_path(args.path)
         return Effect("fs.write", str(path), f"create folder {self._ws.display(path)}")
 
-    def _run_make_folder(self, args: FolderArgs) -> ToolResult:
+    def _run_make_folder(self, args: a.FolderArgs) -> ToolResult:
         path = self._new_path(args.path)
-        undo = make_folders(path)
+        undo = filechanges.make_folder(self._ws.root_of(path), path)
         out = f"created folder {self._ws.display(path)}"
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(path)}, undo=tuple(undo)
         )
 
-    def _effect_move(self, args: TransferArgs) -> Effect:
+    def _effect_move(self, args: a.TransferArgs) -> Effect:
         source, dest = self._transfer(args, moving=True)
         summary = f"move {self._ws.display(source)} -> {self._ws.display(dest)}"
         return Effect("fs.write", str(dest), summary)
 
-    def _run_move(self, args: TransferArgs) -> ToolResult:
+    def _run_move(self, args: a.TransferArgs) -> ToolResult:
         source, dest = self._transfer(args, moving=True)
-        undo = make_folders(dest.parent)
-        shutil.move(source, dest)
-        undo.append({"op": "move", "source": str(source), "destination": str(dest)})
+        undo = filechanges.move(self._ws.root_of(source), source, self._ws.root_of(dest), dest)
         out = f"moved {self._ws.display(source)} -> {self._ws.display(dest)}"
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(dest)}, undo=tuple(undo)
         )
 
-    def _effect_copy(self, args: TransferArgs) -> Effect:
+    def _effect_copy(self, args: a.TransferArgs) -> Effect:
         source, dest = self._transfer(args, moving=False)
         shown = f"{self._ws.display(source)} -> {self._ws.display(dest)}"
-        if source.is_dir():
-            return Effect("fs.write", str(dest), f"copy folder {shown} ({_count(source)})")
-        return Effect("fs.write", str(dest), f"copy {shown} ({human_size(source.stat().st_size)})")
+        is_dir, size = self._measure(source, copying=True)
+        summary = f"copy {'folder ' * is_dir}{shown} ({size})"
+        return Effect("fs.write", str(dest), summary)
 
-    def _run_copy(self, args: TransferArgs) -> ToolResult:
+    def _run_copy(self, args: a.TransferArgs) -> ToolResult:
         source, dest = self._transfer(args, moving=False)
-        undo = make_folders(dest.parent)
-        copy_entry(source, dest)
-        undo.append({"op": "copy", "path": str(dest), "sha256": digest(dest)})
+        undo = filechanges.copy(self._ws.root_of(source), source, self._ws.root_of(dest), dest)
         out = f"copied {self._ws.display(source)} -> {self._ws.display(dest)}"
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(dest)}, undo=tuple(undo)
         )
 
-    def _effect_delete(self, args: DeleteArgs) -> Effect:
+    def _effect_delete(self, args: a.DeleteArgs) -> Effect:
         path = self._deletable(args.path)
         shown = self._ws.display(path)
-        if path.is_dir():
-            return Effect(
-                "fs.delete", str(path), f"delete folder {shown} ({_count(path)}) to the trash"
-            )
-        size = human_size(path.stat().st_size)
-        return Effect("fs.delete", str(path), f"delete {shown} ({size}) to the trash")
+        is_dir, size = self._measure(path)
+        summary = f"delete {'folder ' * is_dir}{shown} ({size}) to the trash"
+        return Effect("fs.delete", str(path), summary)
 
-    def _run_delete(self, args: DeleteArgs) -> ToolResult:
+    def _run_delete(self, args: a.DeleteArgs) -> ToolResult:
         path = self._deletable(args.path)
-        change: Change = {
-            "op": "delete",
-            "path": str(path),
-            "kind": "folder" if path.is_dir() else "file",
-        }
-        if tree_size(path) > BACKUP_LIMIT_BYTES:
-            note = f"no backup: larger than {human_size(BACKUP_LIMIT_BYTES)}"
-            change.update(backup=None, sha256=None, note=note)
-        else:
-            saved = self._backup(path)
-            change.update(backup=str(saved), sha256=digest(saved), note="")
-        trash(path)
+        note = f"no backup: larger than {human_size(BACKUP_LIMIT_BYTES)}"
+        change = filechanges.delete(
+            self._ws.root_of(path), path, backups=self._undo_dir, limit=BACKUP_LIMIT_BYTES,
+            too_large=note,
+        )  # fmt: skip
         out = f"moved {self._ws.display(path)} to the trash"
         if change["backup"] is None:
-            out += " (too large to keep an undo backup)"
+            out += (
+                " (too large to keep an undo backup)" if change["note"] == note else " (no backup)"
+            )
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(path)}, undo=(change,)
         )
@@ -347,11 +303,32 @@ class FileTool:
             raise ToolFailure("not_a_folder", f"{self._ws.display(path)} is a file, not a folder")
         return path
 
-    def _file(self, user_path: str) -> Path:
+    def _file(self, user_path: str) -> tuple[Path, os.stat_result]:
+        """A regular file with one link, and its lstat."""
         path = self._ws.resolve(user_path, must_exist=True)
-        if path.is_dir():
+        st = self._lstat(path)
+        if st is None:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+        if stat.S_ISDIR(st.st_mode):
             raise ToolFailure("not_a_file", f"{self._ws.display(path)} is a folder, not a file")
-        return path
+        safe_fs.require_regular(st, path)
+        safe_fs.require_one_link(st, path)
+        return path, st
+
+    def _lstat(self, path: Path) -> os.stat_result | None:
+        return safe_fs.lstat(self._ws.root_of(path), path)
+
+    def _measure(self, path: Path, *, copying: bool = False) -> tuple[bool, str]:
+        """Whether `path` is a folder, and its size as an approver reads it; `copying`
+        refuses first what a copy would refuse (hard-linked or non-regular files)."""
+        with safe_fs.parent(self._ws.root_of(path), path) as (dir_fd, name):
+            if copying:
+                check_copyable(dir_fd, name, path)
+            st = safe_fs.entry_stat(dir_fd, name, path)
+            size, files = tree_stats(dir_fd, name, path)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            return True, "1 file" if files == 1 else f"{files} files"
+        return False, human_size(size)
 
     def _new_path(self, user_path: str) -> Path:
         """A path that does not exist yet and whose nearest existing ancestor is a folder."""
@@ -373,12 +350,15 @@ class FileTool:
     def _writable(self, user_path: str) -> tuple[Path, int | None]:
         """The file to write and its current size (None when it is new)."""
         path = self._ws.resolve(user_path)
-        if not path.exists():
+        st = self._lstat(path)
+        if st is None:
             self._check_parent(path)
             return path, None
-        if path.is_dir():
+        if stat.S_ISDIR(st.st_mode):
             raise ToolFailure("not_a_file", f"{self._ws.display(path)} is a folder, not a file")
-        size = path.stat().st_size
+        safe_fs.require_regular(st, path)
+        safe_fs.require_one_link(st, path)
+        size = st.st_size
         if size > BACKUP_LIMIT_BYTES:
             raise ToolFailure(
                 "too_large",
@@ -388,7 +368,7 @@ class FileTool:
             )
         return path, size
 
-    def _transfer(self, args: TransferArgs, *, moving: bool) -> tuple[Path, Path]:
+    def _transfer(self, args: a.TransferArgs, *, moving: bool) -> tuple[Path, Path]:
         """Source and final destination; an existing folder as destination means 'into it'."""
         source = self._ws.resolve(args.source, must_exist=True)
         if moving and self._ws.is_root(source):
@@ -416,26 +396,12 @@ class FileTool:
 
     # -- changing files -----------------------------------------------------------------
 
-    def _put(self, path: Path, data: bytes, mode: str) -> tuple[Change, ...]:
+    def _put(self, path: Path, data: bytes, *, append: bool) -> tuple[Change, ...]:
         """Write or append, backing up an existing file first; return the undo records."""
-        undo = make_folders(path.parent)
-        if path.exists():
-            saved = self._backup(path)
-            change: Change = {"op": "modify_file", "path": str(path), "backup": str(saved)}
-            change["backup_sha256"] = digest(saved)
-        else:
-            change = {"op": "create_file", "path": str(path)}
-        with path.open(mode) as f:
-            f.write(data)
-        change["sha256"] = digest(path)
-        return (*undo, change)
-
-    def _backup(self, path: Path) -> Path:
-        self._undo_dir.mkdir(parents=True, exist_ok=True)
-        saved = self._undo_dir / f"{uuid.uuid4().hex}-{path.name}"
-        copy_entry(path, saved)
-        log.debug("backed up %s to %s", path, saved)
-        return saved
+        root = self._ws.root_of(path)
+        return filechanges.put(
+            root, path, data, append=append, backups=self._undo_dir, limit=BACKUP_LIMIT_BYTES
+        )
 
     @contextmanager
     def _os_errors(self) -> Iterator[None]:
@@ -444,6 +410,8 @@ class FileTool:
             yield
         except OSError as exc:
             kind = _ERRNO_KINDS.get(exc.errno or 0, "os_error")
+            if isinstance(exc, safe_fs.Unsafe):
+                kind = exc.kind
             raw = exc.filename
             name = Path(os.fsdecode(raw)) if isinstance(raw, (str, bytes)) else None
             where = self._ws.display(name) if name and self._ws.contains(name) else "file"
@@ -486,11 +454,6 @@ def _entry_line(entry: os.DirEntry[str]) -> str:
     return f"{entry.name} ({human_size(entry.stat().st_size)})"
 
 
-def _count(folder: Path) -> str:
-    files = sum(1 for p in walk(folder) if not p.is_dir() or p.is_symlink())
-    return "1 file" if files == 1 else f"{files} files"
-
-
 def _name_matcher(pattern: str) -> Callable[[str], bool]:
     wanted = pattern.lower()
     if any(c in wanted for c in "*?["):
@@ -498,14 +461,21 @@ def _name_matcher(pattern: str) -> Callable[[str], bool]:
     return lambda name: wanted in name.lower()
 
 
-def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Numbered lines of a text file; binary and very large files yield nothing."""
+def _text_lines(dir_fd: int, name: str, path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a text file; binary, very large, unreadable, hard-linked and
+    non-regular files yield nothing."""
     try:
-        if path.stat().st_size > SEARCH_FILE_LIMIT_BYTES:
-            return
-        data = path.read_bytes()
-    except OSError:  # unreadable files are skipped, not fatal to the search
+        fd = safe_fs.open_file(dir_fd, name, path, os.O_RDONLY)
+    except OSError:  # skipped, not fatal to the search
         return
+    try:
+        if os.fstat(fd).st_size > SEARCH_FILE_LIMIT_BYTES:
+            return
+        data = safe_fs.read_fd(fd, SEARCH_FILE_LIMIT_BYTES)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
     if b"\x00" in data[:8192]:
         return
     yield from enumerate(data.decode("utf-8", "replace").splitlines(), start=1)

@@ -1,7 +1,15 @@
-"""File-system primitives shared by the file tool, the browser tool's saved files and undo:
-walks, digests, copies, folders made, trash.
+"""File-system tree primitives on open folders: walks, digests, copies, sizes.
 
-None of them follow symlinks: a link is walked, hashed, copied and trashed as a link.
+Every function here works relative to folder fds that `tools.safe_fs` opened, never on
+path strings, so a folder swapped for a link while a walk or copy runs is never entered.
+None of them follow symlinks: a link is walked, hashed and copied as a link. A regular
+file is read only through an fd that `safe_fs.open_file` checked; ``strict`` copies (what
+the model asks for) refuse files with other hard links and files that are not regular,
+while backups (``strict=False``) keep hard-linked content and skip FIFOs, sockets and
+devices, which hold no content to restore.
+
+`sha256_file` and `make_folders` take plain paths; they serve the browser tool's saved
+files, which the browser itself writes by path.
 """
 
 from __future__ import annotations
@@ -9,33 +17,196 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import send2trash
+from tools import safe_fs
+from tools.safe_fs import LIST, Unsafe, named
 
 log = logging.getLogger(__name__)
 
 
-def walk(folder: Path) -> Iterator[Path]:
-    """Everything under `folder` in name order; symlinked folders are listed, never entered."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(dirnames + filenames):
-            yield Path(dirpath, name)
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry met by `walk_at`: its path relative to the walked folder, the open folder
+    holding it (valid while the walk is at it), its name there and its lstat."""
+
+    rel: str
+    dir_fd: int
+    name: str
+    st: os.stat_result
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.st.st_mode)
 
 
-def is_plain_file(path: Path) -> bool:
-    return path.is_file() and not path.is_symlink()
+def walk_at(dir_fd: int) -> Iterator[Entry]:
+    """Everything under the open folder in name order, top-down; symlinked folders are
+    listed, never entered (os.fwalk checks each folder it enters is the one it listed)."""
+    for top, dirs, _files, top_fd in os.fwalk(".", dir_fd=dir_fd, follow_symlinks=False):
+        dirs.sort()
+        for name in sorted([*dirs, *_files]):
+            try:
+                st = os.stat(name, dir_fd=top_fd, follow_symlinks=False)
+            except FileNotFoundError:  # gone since the listing
+                continue
+            yield Entry(os.path.normpath(os.path.join(top, name)), top_fd, name, st)
 
 
-def tree_size(path: Path) -> int:
-    """Bytes in a file or (without following links) a folder tree."""
-    if not path.is_dir():
-        return path.stat().st_size
-    return sum(p.lstat().st_size for p in walk(path) if not p.is_dir() or p.is_symlink())
+def open_folder(dir_fd: int, name: str, path: Path) -> int:
+    """A listable fd of the real folder `name` (a link or a swapped entry is refused)."""
+    with named(path):
+        seen = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        fd = os.open(name, LIST, dir_fd=dir_fd)
+    if not os.path.samestat(seen, os.fstat(fd)):
+        os.close(fd)
+        raise Unsafe("changed", safe_fs.CHANGED, path)
+    return fd
+
+
+def digest_at(dir_fd: int, name: str, path: Path) -> str:
+    """sha256 of a file, of a link's target text, or of a folder tree (names, kinds,
+    contents, link targets)."""
+    with named(path):
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(name, dir_fd=dir_fd)
+            return hashlib.sha256(b"link:" + os.fsencode(target)).hexdigest()
+    if not stat.S_ISDIR(st.st_mode):
+        return _file_digest(dir_fd, name, path)
+    h = hashlib.sha256()
+    fd = open_folder(dir_fd, name, path)
+    try:
+        for e in walk_at(fd):
+            h.update(_digest_line(e, path))
+            h.update(b"\x00")
+    finally:
+        os.close(fd)
+    return h.hexdigest()
+
+
+def _digest_line(e: Entry, path: Path) -> bytes:
+    rel = os.fsencode(e.rel)
+    mode = e.st.st_mode
+    if stat.S_ISLNK(mode):
+        return b"L " + rel + b" " + os.fsencode(os.readlink(e.name, dir_fd=e.dir_fd))
+    if stat.S_ISDIR(mode):
+        return b"D " + rel
+    if stat.S_ISREG(mode):
+        return b"F " + rel + b" " + _file_digest(e.dir_fd, e.name, path / e.rel).encode()
+    return b"S " + rel + b" " + oct(stat.S_IFMT(mode)).encode()
+
+
+def _file_digest(dir_fd: int, name: str, path: Path) -> str:
+    fd = safe_fs.open_file(dir_fd, name, path, os.O_RDONLY, one_link=False)
+    try:
+        return safe_fs.sha256_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def tree_stats(dir_fd: int, name: str, path: Path) -> tuple[int, int]:
+    """(bytes, files) of a file, a link or a folder tree (links counted, not followed)."""
+    with named(path):
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if not stat.S_ISDIR(st.st_mode):
+        return st.st_size, 1
+    fd = open_folder(dir_fd, name, path)
+    try:
+        leaves = [e.st.st_size for e in walk_at(fd) if not e.is_dir]
+    finally:
+        os.close(fd)
+    return sum(leaves), len(leaves)
+
+
+def check_copyable(dir_fd: int, name: str, path: Path) -> None:
+    """Refuse, before anything is copied, a tree holding a file `copy_at(strict=True)`
+    would refuse (other hard links, not regular)."""
+    with named(path):
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if not stat.S_ISDIR(st.st_mode):
+        _check_leaf(st, path)
+        return
+    fd = open_folder(dir_fd, name, path)
+    try:
+        for e in walk_at(fd):
+            _check_leaf(e.st, path / e.rel)
+    finally:
+        os.close(fd)
+
+
+def _check_leaf(st: os.stat_result, path: Path) -> None:
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+        return
+    safe_fs.require_regular(st, path)
+    safe_fs.require_one_link(st, path)
+
+
+def copy_at(
+    src_dir: int, src_name: str, dst_dir: int, dst_name: str, path: Path, *, strict: bool
+) -> None:
+    """Copy an entry (file, link as a link, folder tree) to a new name in `dst_dir`.
+    `path` names the source in errors."""
+    with named(path):
+        st = os.stat(src_name, dir_fd=src_dir, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(src_name, dir_fd=src_dir), dst_name, dir_fd=dst_dir)
+            return
+    if stat.S_ISDIR(st.st_mode):
+        _copy_folder(src_dir, src_name, dst_dir, dst_name, path, strict=strict)
+    elif stat.S_ISREG(st.st_mode):
+        _copy_file(src_dir, src_name, dst_dir, dst_name, path, strict=strict)
+    elif strict:
+        safe_fs.require_regular(st, path)
+    else:
+        log.info("not copied (%s): %s", safe_fs.kind_of(st), path)
+
+
+def _copy_file(
+    src_dir: int, src_name: str, dst_dir: int, dst_name: str, path: Path, *, strict: bool
+) -> None:
+    source = safe_fs.open_file(src_dir, src_name, path, os.O_RDONLY, one_link=strict)
+    try:
+        st = os.fstat(source)
+        dest = safe_fs.create_file(dst_dir, dst_name, path, 0o600)
+        try:
+            safe_fs.copy_fd(source, dest)
+            _copy_stat(dest, st)
+        finally:
+            os.close(dest)
+    finally:
+        os.close(source)
+
+
+def _copy_folder(
+    src_dir: int, src_name: str, dst_dir: int, dst_name: str, path: Path, *, strict: bool
+) -> None:
+    source = open_folder(src_dir, src_name, path)
+    try:
+        with named(path):
+            os.mkdir(dst_name, 0o700, dir_fd=dst_dir)
+        dest = open_folder(dst_dir, dst_name, path)
+        try:
+            for name in sorted(os.listdir(source)):
+                copy_at(source, name, dest, name, path / name, strict=strict)
+            _copy_stat(dest, os.fstat(source))
+        finally:
+            os.close(dest)
+    finally:
+        os.close(source)
+
+
+def _copy_stat(fd: int, st: os.stat_result) -> None:
+    """Mode and times, as shutil.copy2 keeps them; on the open fd, so never through a link."""
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+# -- by path, for the browser tool ------------------------------------------------------
 
 
 def sha256_file(path: Path) -> str:
@@ -44,38 +215,6 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-def digest(path: Path) -> str:
-    """sha256 of a file, or of a folder tree (names, kinds, contents, link targets)."""
-    if path.is_symlink():
-        return hashlib.sha256(b"link:" + os.fsencode(os.readlink(path))).hexdigest()
-    if not path.is_dir():
-        return sha256_file(path)
-    h = hashlib.sha256()
-    for p in walk(path):
-        rel = os.fsencode(p.relative_to(path).as_posix())
-        if p.is_symlink():
-            h.update(b"L " + rel + b" " + os.fsencode(os.readlink(p)))
-        elif p.is_dir():
-            h.update(b"D " + rel)
-        else:
-            h.update(b"F " + rel + b" " + sha256_file(p).encode())
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
-def copy_entry(source: Path, dest: Path) -> None:
-    """Copy a file or folder tree; symlinks are copied as links, never followed."""
-    if source.is_dir() and not source.is_symlink():
-        shutil.copytree(source, dest, symlinks=True)
-    else:
-        shutil.copy2(source, dest, follow_symlinks=False)
-
-
-def trash(path: Path) -> None:
-    send2trash.send2trash(str(path))
-    log.info("moved %s to the trash", path)
 
 
 def make_folders(folder: Path) -> list[dict[str, Any]]:

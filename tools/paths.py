@@ -11,6 +11,9 @@ Invariants:
   the chain that point out) or ``invalid`` (empty, NUL bytes, ``~``, symlink loops).
 - The roots themselves are stored resolved, so a root reached through a symlink
   (``/tmp`` on macOS) still contains its own files.
+- `Workspace.resolve` is a check, not a handle: by the time a caller uses the path, a
+  folder on it may have been swapped for a link. Callers act through `tools.safe_fs`,
+  which walks the resolved path again without following links, from `root_of(path)`.
 - `Workspace.display` is the inverse the model sees: ``resolve(display(p)) == p`` for
   every resolved path ``p``. Paths under the first root are shown relative to it;
   paths under another root are shown absolute, because a relative path always means
@@ -67,6 +70,13 @@ class Workspace:
     def contains(self, path: Path) -> bool:
         """Whether a resolved absolute path is one of the roots or lies under one."""
         return any(path.is_relative_to(root) for root in self.roots)
+
+    def root_of(self, path: Path) -> Path:
+        """The root a resolved path lies under (the first, where roots nest)."""
+        root = next((r for r in self.roots if path.is_relative_to(r)), None)
+        if root is None:
+            raise ToolFailure("outside_workspace", f"{path} is outside the workspace")
+        return root
 
     def is_root(self, path: Path) -> bool:
         """Whether a resolved path is a workspace root (never deleted or moved)."""
