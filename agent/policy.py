@@ -16,10 +16,13 @@ and the rest (``*`` when absent) against the element: a hostile page cannot name
 element so that it matches another host's pattern. ``*.example.com`` matches
 subdomains, not ``example.com`` itself.
 
-Shell scopes are the command line (``git status --short``). In a command pattern ``*``
-and ``?`` never match a shell operator (``; & | < > ( ) ` $``, newline), so a grant for
-``git status*`` cannot cover ``git status; rm -rf x``; see `command_matches`. That
-narrowing applies to allow rules only: ask and deny patterns match as plain globs.
+Shell scopes are the command line (``git status --short``). An allow pattern is matched
+word by word against the command's arguments by the shell tool's own rule
+(`tools.shell.argv.pattern_covers`): ``*`` stays inside one argument and never matches
+``/``, whitespace or a shell operator (``; & | < > ( ) ` $``, newline), a pattern ending
+in ``*`` allows further arguments, and a wildcard never covers a dangerous option
+(``find -exec``, ``git --output``); see `command_matches`. That narrowing applies to allow
+rules only: ask and deny patterns match the command line as plain globs.
 GUI scopes are the target window's ``APP:TITLE`` (``gui.input:Gedit:*``).
 
 Invariants: the policy is immutable; tools and the model never see it, so nothing they
@@ -29,7 +32,6 @@ produce can change it. Per-run grants ("allow for this run") make a new Policy.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ from typing import Literal
 
 from tools.base import Effect
 from tools.browser.urls import host_of
+from tools.shell.argv import pattern_covers
 
 Decision = Literal["allow", "ask", "deny"]
 
@@ -80,23 +83,14 @@ class Rule:
         return fnmatch.fnmatchcase(effect.scope, self.scope)
 
 
-#: What a ``*`` or ``?`` in a command pattern never matches: shell operators, newlines.
-_SHELL_SPECIAL = ";&|<>()`$\n\r"
-
-
 def command_matches(pattern: str, command: str) -> bool:
-    """Whether a command pattern matches a command line.
+    """Whether an allow pattern covers a command line (`tools.shell.argv.pattern_covers`).
 
-    ``*`` and ``?`` work as in a glob but never match a shell operator character, so
-    ``git status*`` matches ``git status --short`` and never ``git status; rm -rf x``.
-    The pattern ``*`` alone matches every command (so ``shell.exec * deny`` denies all).
-    Other characters (``[`` included) match themselves.
+    ``git status*`` covers ``git status --short`` and never ``git status; rm -rf x``;
+    ``cat *.txt`` covers ``cat a.txt`` and never ``cat a.txt /etc/x.txt``. The pattern
+    ``*`` alone matches every command (so ``shell.exec * deny`` denies all).
     """
-    if pattern == "*":
-        return True
-    free = "[^" + re.escape(_SHELL_SPECIAL) + "]"
-    parts = [free + "*" if c == "*" else free if c == "?" else re.escape(c) for c in pattern]
-    return re.fullmatch("".join(parts), command) is not None
+    return pattern_covers(pattern, command)
 
 
 def _browser_scope_matches(pattern: str, scope: str) -> bool:

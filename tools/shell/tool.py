@@ -1,21 +1,28 @@
-"""The shell tool: run one command in the workspace, with a timeout and an output cap.
+"""The shell tool: run one granted command in the workspace, confined, with a timeout
+and an output cap.
 
 The permission policy denies ``shell.exec`` by default; a person allows it with a
-command pattern (``--allow 'shell.exec:git status*'``). What keeps that pattern honest:
+command pattern (``--allow 'shell.exec:git status*'``). What keeps that grant honest,
+in order, for every command (a model's action and a task's ``command_exits_zero`` check
+alike):
 
-- No shell runs. The command is split with `shlex` into a program and its arguments and
-  executed directly, so what the policy matched is exactly what runs. Shell syntax
-  (``;``, ``&&``, ``|``, redirections, ``$( )``, backticks, newlines) is refused before the
-  policy is asked: ``git status; rm -rf x`` is never one command. (The policy also never
-  lets a ``*`` in a command pattern match those characters: defence in depth.)
-- The effect's scope is the command re-joined from its parts (``shlex.join``), so extra
-  spaces or quoting cannot make the same command look different to a pattern.
+1. `tools.shell.argv.parse_command`: no shell runs; shell syntax is refused; the effect's
+   scope is the argv re-joined (``shlex.join``), so spacing and quoting cannot disguise it.
+2. The policy matches the pattern word by word (`tools.shell.argv.pattern_covers`); a
+   wildcard never covers a dangerous option (`tools.shell.danger`). A command no grant
+   covers is denied as such.
+3. `tools.shell.argv.confine`, in `run()`, right before the command starts, whatever the
+   grant (the bare ``shell.exec`` too): every argument that could name a path names one
+   inside the workspace (``..`` and symlinks resolved), else ``outside_workspace``.
+4. git runs without any program its repository configures (`tools.shell.git`).
+5. On Linux the command runs under `tools.shell.reaper`, a subreaper parent, so nothing it
+   starts outlives it, not even a process that called ``setsid()``; elsewhere it runs in
+   its own process group, killed whole (a ``setsid()`` child escapes that).
 
 Running: the working directory is the first workspace root; stdin is empty; stdout and
-stderr are read together, the first `max_output` bytes kept and the rest counted. The
-command runs in its own process group, which is killed when it exits, times out or the
-run is stopped, so nothing it started is left behind. A failing command (non-zero exit)
-is a failed result the model can read; a program that does not exist is a `ToolFailure`.
+stderr are read together, the first `max_output` bytes kept and the rest counted. A
+failing command (non-zero exit) is a failed result the model can read; a program that does
+not exist, or a refused argument, is a `ToolFailure`.
 """
 
 from __future__ import annotations
@@ -26,22 +33,28 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from pydantic import Field
 
 from tools.base import Effect, ToolArgs, ToolFailure, ToolResult, ToolSpec
 from tools.paths import Workspace
+from tools.shell import git
+from tools.shell.argv import confine, parse_command
 
 log = logging.getLogger(__name__)
 
-#: Characters that only mean something to a shell; a token made of them is an operator.
-OPERATOR_CHARS = "();<>|&"
 _WAIT_SLICE_S = 0.1
 _READ_CHUNK = 65536
+#: How long the reaper gets to kill and reap everything before its group is SIGKILLed.
+_REAP_GRACE_S = 5.0
+REAPER = Path(__file__).with_name("reaper.py")
 
 
 class ShellArgs(ToolArgs):
@@ -69,11 +82,17 @@ class ShellTool:
         timeout_s: float = 60.0,
         max_output: int = 16_000,
         stop: threading.Event | None = None,
+        environ: Mapping[str, str] | None = None,
+        reap: bool | None = None,
     ) -> None:
         self._ws = workspace
         self._timeout = timeout_s
         self._max_output = max_output
         self._stop = stop if stop is not None else threading.Event()
+        #: The environment commands inherit (default: this process's).
+        self._environ = dict(os.environ if environ is None else environ)
+        #: Whether commands run under the subreaper (default: on Linux).
+        self._reap = sys.platform.startswith("linux") if reap is None else reap
 
     def specs(self) -> list[ToolSpec[Any]]:
         return [
@@ -98,9 +117,16 @@ class ShellTool:
 
     def _run(self, args: ShellArgs) -> ToolResult:
         argv = parse_command(args.command)
+        confine(argv, self._ws)  # here, at the last moment, whatever the grant said
         line = shlex.join(argv)
         program = self._program(argv[0])
-        done = self._execute([program, *argv[1:]])
+        if os.path.basename(program).startswith("git-"):
+            raise ToolFailure("refused", f"{argv[0]}: run git commands as `git NAME ...`")
+        command, env = [program, *argv[1:]], self._environ
+        if git.is_git(program):
+            hardened = git.harden(command, self._ws, self._environ)
+            command, env = hardened.argv, hardened.env
+        done = self._execute(command, env)
         text = done.output.decode("utf-8", "replace")
         if done.total > len(done.output):
             text += f"\n... output cut at {len(done.output)} of {done.total} bytes"
@@ -134,12 +160,15 @@ class ShellTool:
             raise ToolFailure("not_found", f"{name}: command not found")
         return found
 
-    def _execute(self, argv: list[str]) -> _Finished:
+    def _execute(self, argv: list[str], env: Mapping[str, str]) -> _Finished:
         started = time.monotonic()
+        if self._reap:
+            argv = [sys.executable, "-I", "-S", str(REAPER), *argv]
         try:
             proc = subprocess.Popen(
                 argv,
                 cwd=self._ws.roots[0],
+                env=dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -165,36 +194,14 @@ class ShellTool:
                 proc.wait(timeout=min(remaining, _WAIT_SLICE_S))
             except subprocess.TimeoutExpired:
                 continue
+        if why != "exit" and self._reap:
+            _end_reaper(proc)
         _kill_group(proc.pid)
         proc.wait()
         reader.join(timeout=2.0)
         proc.stdout.close()
         status = proc.returncode if why == "exit" else None
         return _Finished(status, sink.kept(), sink.total, time.monotonic() - started, why)
-
-
-def parse_command(command: str) -> list[str]:
-    """The program and arguments of a plain command line; `ToolFailure` for shell syntax."""
-    if any(c in command for c in "\n\r\x00"):
-        raise ToolFailure("shell_syntax", "one command on one line, please")
-    if "`" in command or "$(" in command:
-        raise ToolFailure("shell_syntax", "command substitution is not supported (no shell runs)")
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=OPERATOR_CHARS)
-    lexer.whitespace_split = True
-    try:
-        tokens = list(lexer)
-    except ValueError as exc:  # unbalanced quotes
-        raise ToolFailure("shell_syntax", f"cannot split the command: {exc}") from exc
-    operators = [t for t in tokens if t and all(c in OPERATOR_CHARS for c in t)]
-    if operators:
-        raise ToolFailure(
-            "shell_syntax",
-            f"shell operators are not supported ({' '.join(operators)}): run one plain "
-            "command per action; no shell runs, so pipes, ; && || and redirection do nothing",
-        )
-    if not tokens:
-        raise ToolFailure("invalid", "the command is empty")
-    return tokens
 
 
 class _Sink:
@@ -219,6 +226,15 @@ class _Sink:
 
     def kept(self) -> bytes:
         return b"".join(self._parts)
+
+
+def _end_reaper(proc: subprocess.Popen[bytes]) -> None:
+    """Ask the reaper to kill and reap everything below it; it gets a few seconds."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=_REAP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        log.warning("the shell reaper did not finish in %s s; killing its group", _REAP_GRACE_S)
 
 
 def _kill_group(pid: int) -> None:
