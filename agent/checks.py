@@ -14,13 +14,14 @@ Invariants:
 - Paths and globs are relative to the first workspace root and are resolved through
   `tools.paths.Workspace`: a check never looks outside the workspace (``..``, absolute
   paths elsewhere and symlinks that point out fail the check, they are not followed).
-- A command runs through the shell tool (tools/shell.py) under its rules: no shell, so
+- A command runs through the shell tool (tools/shell/) under its rules: no shell, so
   shell syntax (``;``, ``|``, ``>``, ``$( )``) fails the check unrun; the policy judges the
   re-joined command line, and it runs only when ``shell.exec`` is allowed for it (a task
   grants it with ``permissions: ["shell.exec:COMMAND"]``); a policy that would ask or deny
-  fails the check with the reason, since nobody is there to ask. The command gets the
-  check's timeout, its own process group (killed whole on timeout or stop), no stdin,
-  and its output is read back capped.
+  fails the check with the reason, since nobody is there to ask. Its arguments are
+  confined to the workspace and git runs hardened, as for every shell command. The
+  command gets the check's timeout, no stdin, nothing it started outlives it, and its
+  output is read back capped.
 - A page is read through the browser tool's own actions, under the same policy:
   opening `url` needs ``browser.navigate`` allowed for its host, reading needs
   ``browser.read`` (allowed by default). Only the first `EXTRACT_CHARS` characters of a
