@@ -5,9 +5,9 @@ accepted). The value comes from the keyring only inside `resolve`, called by the
 or GUI tool at the moment it types; everything else (the model's arguments, the journal, the
 approval question) keeps the placeholder.
 
-`Redactor` closes the other way out: once a value has been typed, any text that would go
-to the model or the journal (page text, element values, error messages) has that value
-replaced by its placeholder, so a page that echoes a password does not leak it.
+`tools.redaction.Redactor` closes the other way out: once a value has been typed, any
+text that would go to the model or the journal has that value, in every shape a page can
+echo it, replaced by its placeholder.
 
 The secret lookup is injected (the tools layer never imports the models layer, where
 the keyring wrapper lives).
@@ -25,8 +25,6 @@ SecretLookup = Callable[[str], "str | None"]
 _PLACEHOLDER = re.compile(
     r"\{\{\s*(?:secret:\s*(?P<a>[A-Za-z_][A-Za-z0-9_.-]*)|secrets\.(?P<b>[A-Za-z_][A-Za-z0-9_]*))\s*\}\}"
 )
-#: Values shorter than this are not scrubbed from page text (they would match everywhere).
-MIN_REDACT_LEN = 3
 
 
 def secret_names(text: str) -> list[str]:
@@ -59,21 +57,3 @@ def resolve(text: str, lookup: SecretLookup) -> tuple[str, dict[str, str]]:
         values[name] = value
     resolved = _PLACEHOLDER.sub(lambda m: values[m.group("a") or m.group("b")], text)
     return resolved, values
-
-
-class Redactor:
-    """Replaces secret values that were typed this session by their placeholders."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    def add(self, name: str, value: str) -> None:
-        if len(value) >= MIN_REDACT_LEN:
-            self._values[value] = name
-
-    def __call__(self, text: str) -> str:
-        # Longest first, so a secret that contains another is replaced whole.
-        for value in sorted(self._values, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, placeholder(self._values[value]))
-        return text

@@ -4,15 +4,18 @@ One server on 127.0.0.1 (port 0) answers under two host names that the browser t
 two sites: ``127.0.0.1`` (the site under test) and ``localhost`` (the "other" site a test
 may or may not allow). Pages may write ``__OTHER__`` for the other site's origin.
 
-Extra paths: ``/redirect?to=URL`` (302), ``/files/*.csv`` (an attachment), ``/steal``
-(a page to steal to). Every request is recorded with its host, so a test can tell
-whether a blocked navigation still went out.
+Extra paths: ``/redirect?to=URL`` (302), ``/redirect307?to=URL`` (307: a POST is sent
+again, body and all), ``/files/*.csv`` (an attachment), ``/steal`` (a page to steal to).
+Every request (GET or POST) is recorded with its host and body, so a test can tell
+whether a blocked request still went out; `Site.wait_for` blocks until a request for a
+path arrives (no sleeping: a page proves that a request did not reach the other host by
+asking the allowed host for a ``/done/...`` path afterwards).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +38,9 @@ class Site:
     port: int
     #: (host, path) of every request, in order.
     hits: list[tuple[str, str]] = field(default_factory=list)
+    #: (host, path, body) of every request that had a body.
+    bodies: list[tuple[str, str, bytes]] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def origin(self) -> str:
@@ -51,18 +57,39 @@ class Site:
         """Paths requested under `host` ("127.0.0.1" or "localhost")."""
         return [path for h, path in self.hits if h == host]
 
+    def record(self, host: str, path: str, body: bytes) -> None:
+        with self.arrived:
+            self.hits.append((host, path))
+            if body:
+                self.bodies.append((host, path, body))
+            self.arrived.notify_all()
+
+    def wait_for(self, host: str, path: str, timeout_s: float = 15.0) -> None:
+        """Block until a request for `path` (query ignored) arrived under `host`."""
+        with self.arrived:
+            if not self.arrived.wait_for(
+                lambda: any(p.split("?")[0] == path for p in self.reached(host)), timeout_s
+            ):
+                raise AssertionError(f"no request for {path} on {host} within {timeout_s} s")
+
 
 def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             pass
 
+        def do_POST(self) -> None:
+            self.do_GET()
+
         def do_GET(self) -> None:
-            site.hits.append((self.headers.get("Host", "").rsplit(":", 1)[0], self.path))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            site.record(self.headers.get("Host", "").rsplit(":", 1)[0], self.path, body)
             parts = urlsplit(self.path)
-            if parts.path == "/redirect":
-                self.send_response(302)
+            if parts.path in ("/redirect", "/redirect307"):
+                self.send_response(302 if parts.path == "/redirect" else 307)
                 self.send_header("Location", parse_qs(parts.query)["to"][0])
+                self.send_header("Content-Length", "0")
                 self.end_headers()
             elif parts.path.startswith("/files/"):
                 self._send(CSV, "text/csv", attachment=parts.path.rsplit("/", 1)[1])
@@ -107,9 +134,15 @@ def make_tool(
     secrets: dict[str, str] | None = None,
     goal: str = "",
     budget_tokens: int = 600,
+    resource_hosts: Sequence[str] = (),
 ) -> BrowserTool:
     """A browser tool on real headless Chromium (found the way the product finds it)."""
-    options = LaunchOptions(headless=True, action_timeout_s=5.0, navigation_timeout_s=10.0)
+    options = LaunchOptions(
+        headless=True,
+        action_timeout_s=5.0,
+        navigation_timeout_s=10.0,
+        resource_hosts=tuple(resource_hosts),
+    )
     store = dict(secrets or {})
     return BrowserTool(
         lambda: PlaywrightBrowser.start(options),

@@ -131,12 +131,11 @@ def test_with_typing_allowed_the_page_still_cannot_take_the_agent_elsewhere(
         assert f"URL: {site.url('hostile.html')}" in r.result.output
         # The page stayed as it was, not reloaded: what was typed is still there.
         assert 'textbox "Verification code" value="1234"' in r.result.output
-    # An HTTP redirect is not seen by the request guard: the page is taken back at once.
+    # Playwright's route never sees a redirect's next hop; the filtering proxy refuses it
+    # before anything is sent, and the page that shows the refusal is taken back.
     assert "localhost is not an approved site; it was taken back" in done[3].result.output
-    # The one redirect, which sent no data. Chromium may also ask that host for
-    # /favicon.ico before the page is taken back (a race; it carries no page data either).
-    reached = [p for p in site.reached("localhost") if p != "/favicon.ico"]
-    assert reached == ["/steal"]
+    # Stronger than before the proxy (it was ["/steal"]: the redirect itself got through).
+    assert site.reached("localhost") == []
     assert all("You reached" not in m.content for p in run.prompts for m in p)
     # A grant to type is not a grant to type secrets.
     assert done[4].result.kind == "denied"

@@ -7,7 +7,8 @@ import pytest
 from agent.assemble import _keyring_secret
 from models.secrets import set_secret
 from tools.base import ToolFailure
-from tools.placeholders import Redactor, resolve, secret_names
+from tools.placeholders import resolve, secret_names
+from tools.redaction import Redactor
 
 
 def test_both_spellings_are_found_once_each() -> None:

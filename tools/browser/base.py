@@ -110,7 +110,12 @@ class Browser(Protocol):
 
     def close_tab(self, number: int) -> None: ...
 
-    def screenshot(self, path: Path) -> None: ...
+    def screenshot(self) -> bytes:
+        """A PNG of the current tab's viewport."""
+
+    def shown_text(self) -> str:
+        """All text the current tab shows, field values included (not a password
+        field's): what a screenshot of it could show."""
 
     def download(self, index: int, path: Path) -> str:
         """Click the element, save what it downloads at `path`; returns the suggested name."""

@@ -7,11 +7,15 @@ profile and leaves the user's other tabs alone.
 
 Invariants:
 - Thread-bound: the thread that calls `start` owns the browser; every call comes from it.
-- The agent stays on approved hosts. Two guards: a route on the agent's pages aborts a
-  main-frame navigation to a host not approved before any request is sent (links, forms,
-  scripts, popups); after every action, a page that got elsewhere anyway (an HTTP
-  redirect, which routes do not see) is taken back, and a popup there is closed. Both
-  leave a note that the next observation reports.
+- Nothing is sent to a host the run did not approve (`HostGuard`; a resource host the
+  user listed may serve subresources). Three layers: a route on the agent's pages judges
+  every request Playwright sees before it is sent (a main-frame navigation elsewhere is
+  answered "204" so the page stays, anything else is aborted); a browser this module
+  launches sends every connection through `FilteringProxy`, which judges each by host
+  (redirect hops, workers, WebSockets: what routes never see); after every action, a
+  page that got elsewhere anyway is taken back and a popup there closed. Each leaves a
+  note that the next observation reports. Attached over CDP, the user's browser has no
+  proxy: only the route and the taking back hold there.
 - Dialogs never block: alerts are acknowledged, confirms answered Cancel unless the
   click asked for OK, prompts dismissed; downloads the agent did not ask for are cancelled.
 - Playwright's exceptions are mapped to `ToolFailure` in one place (`_mapped`), with
@@ -44,27 +48,36 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tools.base import ToolFailure
 from tools.browser import notes, page_script
 from tools.browser.base import Element, PageState, Tab
+from tools.browser.guard import HostGuard
 from tools.browser.launch import LaunchOptions, find_executable
-from tools.browser.urls import host_of
+from tools.browser.proxy import FilteringProxy
 
 log = logging.getLogger(__name__)
 
 MAX_ELEMENTS = 300
 MAX_TEXT_CHARS = 40_000
+#: WebRTC may use only proxied connections (else its UDP would go around the proxy).
+CHROMIUM_ARGS = ("--force-webrtc-ip-handling-policy=disable_non_proxied_udp",)
 
 
 class PlaywrightBrowser:
     """A real browser. Build with `start`; `close` when the run ends."""
 
     def __init__(
-        self, pw: Playwright, browser: PwBrowser, context: BrowserContext, options: LaunchOptions
+        self,
+        pw: Playwright,
+        browser: PwBrowser,
+        context: BrowserContext,
+        options: LaunchOptions,
+        guard: HostGuard,
+        proxy: FilteringProxy | None = None,
     ) -> None:
         self._pw, self._browser, self._context, self._options = pw, browser, context, options
+        self._guard, self._proxy = guard, proxy
         self._attached = options.cdp_endpoint is not None
         # Random per session, so a page cannot forge or predict the index attribute.
         token = secrets.token_hex(4)
         self._script_args = {"attr": f"data-dh-{token}", "counter": f"__dh_{token}"}
-        self._approved: set[str] = set()
         self._pages: list[Page] = []
         self._current: Page | None = None
         self._arrived: list[Page] = []
@@ -85,31 +98,38 @@ class PlaywrightBrowser:
     @classmethod
     def start(cls, options: LaunchOptions) -> PlaywrightBrowser:
         executable = None if options.cdp_endpoint else find_executable(options.executable)
+        guard = HostGuard(options.resource_hosts)
+        proxy = None if options.cdp_endpoint else FilteringProxy(guard).start()
         pw = sync_playwright().start()
         try:
-            if options.cdp_endpoint:
+            if proxy is None:
                 browser = pw.chromium.connect_over_cdp(
-                    options.cdp_endpoint, timeout=options.navigation_timeout_s * 1000
+                    str(options.cdp_endpoint), timeout=options.navigation_timeout_s * 1000
                 )
                 context = browser.contexts[0] if browser.contexts else browser.new_context()
             else:
                 browser = pw.chromium.launch(
-                    executable_path=str(executable), headless=options.headless
+                    executable_path=str(executable),
+                    headless=options.headless,
+                    proxy={"server": proxy.server},  # loopback included: Playwright's default
+                    args=list(CHROMIUM_ARGS),
                 )
-                context = browser.new_context(accept_downloads=True)
+                context = browser.new_context(accept_downloads=True, service_workers="block")
         except PlaywrightError as exc:
             pw.stop()
+            if proxy is not None:
+                proxy.close()
             where = options.cdp_endpoint or str(executable)
             raise ToolFailure(
                 "browser_unavailable", f"could not start the browser ({where}): {_first_line(exc)}"
             ) from exc
         log.info("browser ready: %s", options.cdp_endpoint or executable)
-        return cls(pw, browser, context, options)
+        return cls(pw, browser, context, options, guard, proxy)
 
     # -- the seam -----------------------------------------------------------------------
 
     def approve_host(self, host: str) -> None:
-        self._approved.add(host)
+        self._guard.approve(host)
 
     def current_url(self) -> str | None:
         return None if self._current is None else self._current.url
@@ -133,14 +153,15 @@ class PlaywrightBrowser:
         with self._mapped("reading the page"):
             raw = page.evaluate(page_script.SNAPSHOT, args)
             tabs = self.tabs()
-        notes, self._notes = tuple(self._notes), []
+        refused = notes.refused(self._guard.take_refused())
+        said, self._notes = (*self._notes, *refused), []
         return PageState(
             url=page.url,
             title=str(raw.get("title") or ""),
             elements=tuple(page_script.element_from(e) for e in raw.get("elements", [])),
             text=str(raw.get("text") or ""),
             tabs=tabs,
-            notes=notes,
+            notes=said,
         )
 
     def element(self, index: int) -> Element:
@@ -229,9 +250,18 @@ class PlaywrightBrowser:
         if page is self._current:
             self._current = self._pages[-1] if self._pages else None
 
-    def screenshot(self, path: Path) -> None:
+    def screenshot(self) -> bytes:
         with self._mapped("taking a screenshot"):
-            self._page().screenshot(path=str(path))
+            return self._page().screenshot()
+
+    def shown_text(self) -> str:
+        """What every frame of the current tab shows as text, field values included
+        (never a password field's): what a screenshot could show."""
+        parts = []
+        for frame in self._page().frames:
+            with suppress(PlaywrightError):  # a frame that went away shows nothing
+                parts.append(str(frame.evaluate(page_script.SHOWN)))
+        return "\n".join(parts)
 
     def download(self, index: int, path: Path) -> str:
         target = self._locate(index)
@@ -262,6 +292,8 @@ class PlaywrightBrowser:
             log.debug("closing the browser: %s", _first_line(exc))
         finally:
             self._pw.stop()
+            if self._proxy is not None:
+                self._proxy.close()
 
     # -- pages and guards ---------------------------------------------------------------
 
@@ -343,14 +375,15 @@ class PlaywrightBrowser:
             page.close()
 
     def _allowed(self, url: str) -> bool:
-        host = host_of(url)
-        return host is not None and host in self._approved
+        return self._guard.allows_page(url)
 
     def _route(self, route: Route) -> None:
-        """Stop a main-frame navigation to a host not approved, before its request is
-        sent. Answering it "204 No Content" keeps the page where it was (no error page
-        to leave, nothing reloaded); a popup's first navigation is aborted instead, and
-        `_settle` closes the popup. Never raises: that would leave the request hanging."""
+        """Judge a request before it is sent: nothing goes to a host not approved (a
+        listed resource host may serve subresources, not pages or frames). A main-frame
+        navigation is answered "204 No Content", which keeps the page where it was (no
+        error page to leave, nothing reloaded); a popup's first navigation is aborted,
+        and `_settle` closes the popup; any other request is aborted and counted. Never
+        raises: that would leave the request hanging."""
         request = route.request
         try:
             try:
@@ -358,14 +391,20 @@ class PlaywrightBrowser:
                 ours = self._is_ours(request.frame.page)
             except PlaywrightError:  # a popup's first request comes before its frame
                 main, popup, ours = True, True, not self._attached
-            if request.is_navigation_request() and main and ours and not self._allowed(request.url):
+            document = request.resource_type == "document"
+            if not ours or (
+                self._guard.allows(request.url) and (not document or self._allowed(request.url))
+            ):
+                route.fallback()
+            elif request.is_navigation_request() and main:
                 self._notes.append(notes.blocked(request.url))
                 if popup:
                     route.abort("blockedbyclient")
                 else:
                     route.fulfill(status=204)
             else:
-                route.fallback()
+                self._guard.refused(request.url)
+                route.abort("blockedbyclient")
         except PlaywrightError as exc:
             log.debug("route guard: %s", _first_line(exc))
 

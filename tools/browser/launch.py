@@ -72,6 +72,9 @@ class LaunchOptions:
     #: Playwright's wait for one action (click, fill, ...), in seconds.
     action_timeout_s: float = 10.0
     navigation_timeout_s: float = 30.0
+    #: Hosts whose subresources pages may load without an approval (``[browser]
+    #: resource_hosts``, ``*.example.com`` for subdomains): the user's choice, none by default.
+    resource_hosts: tuple[str, ...] = ()
 
 
 def known_locations(platform: str = sys.platform) -> tuple[str, ...]:

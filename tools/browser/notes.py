@@ -21,6 +21,18 @@ def taken_back(url: str) -> str:
     return f"the page went to {url}, but {host_of(url)} is not an approved site; it was taken back ({_ASK})"
 
 
+def refused(counts: dict[str, int]) -> tuple[str, ...]:
+    """The note for requests refused since the last look (none: no note), by host."""
+    if not counts:
+        return ()
+    total = sum(counts.values())
+    hosts = ", ".join(sorted(counts)[:5]) + (", ..." if len(counts) > 5 else "")
+    plural = "s" if total != 1 else ""
+    return (
+        f"the page tried to reach sites that are not approved; {total} request{plural} to {hosts} refused",
+    )
+
+
 def new_tab(number: int) -> str:
     return f"a new tab opened and is now current (tab {number})"
 

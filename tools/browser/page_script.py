@@ -228,6 +228,15 @@ DESCRIBE = "(el, args) => {" + _COMMON + "return describe(el, args.attr); }"
 #: locator.evaluate(TEXT) / page.evaluate(TEXT) -> visible text of an element or the page
 TEXT = "(el) => ((el || document.body || {}).innerText || '').replace(/[ \\t\\u00a0]+/g, ' ').replace(/\\s*\\n\\s*/g, '\\n').trim()"
 
+#: frame.evaluate(SHOWN) -> the frame's text and the values of its fields (a password
+#: field's only when the page made it show its value as text)
+SHOWN = (
+    "() => [(document.body || {}).innerText || '', document.title, ...Array.from("
+    "document.querySelectorAll('input, textarea, select, [contenteditable]'), el =>"
+    " el.type === 'password' ? '' : (el.value !== undefined ? String(el.value) : el.innerText))]"
+    ".join('\\n')"
+)
+
 #: locator.evaluate(OPTIONS) -> [[value, label], ...] of a <select>, or null
 OPTIONS = "el => el.options ? Array.from(el.options).map(o => [o.value, o.label || o.text]) : null"
 

@@ -41,6 +41,15 @@ def screenshot_path(ws: Workspace, user_path: str) -> Path:
     raise ToolFailure("exists", "screenshots/ is full; name the file")
 
 
+def write_new(path: Path, data: bytes) -> None:
+    """Write `data` into a new file at `path` (never replacing one that appeared since)."""
+    try:
+        with path.open("xb") as f:
+            f.write(data)
+    except FileExistsError as exc:
+        raise ToolFailure("exists", f"{path.name} already exists") from exc
+
+
 def saved(ws: Workspace, path: Path, undo: list[Change], what: str) -> ToolResult:
     """The result for a file just written at `path`, with its undo records."""
     digest = sha256_file(path)

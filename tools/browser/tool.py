@@ -25,8 +25,14 @@ Invariants:
   resolves it again and refuses with ``page_changed`` when it is no longer what was approved.
 - ``{{secret:NAME}}`` is resolved only inside `run` of ``browser.type``, and typing one is
   its own decision (``browser.secret``, scoped to the host and the secret's name), so a
-  grant to type on a site does not also hand it the user's secrets. After that every
-  output and failure message is scrubbed of the value (`tools.placeholders.Redactor`).
+  grant to type on a site does not also hand it the user's secrets.
+- Once a secret was typed, everything this tool hands out passes through one
+  `tools.redaction.Redactor` in `_spec` (every effect's scope and summary, every
+  result's output and data, every failure message) and `view`: the value in any shape a
+  page can echo it is replaced by its placeholder, and a URL query that held it is withheld.
+- A screenshot is never kept while the page shows a typed secret (its text, its field
+  values, in any shape `Redactor.shown` knows), checked before and after it is taken; it
+  is refused with ``secret_shown``, as the GUI tool drops such screenshots.
 - Screenshots and downloads land in new files inside the workspace (`Workspace.resolve`),
   returned as undo records with their sha256.
 """
@@ -57,7 +63,8 @@ from tools.browser.observe import render_shown
 from tools.browser.urls import host_of, normalize_url
 from tools.fsops import make_folders
 from tools.paths import Workspace
-from tools.placeholders import Redactor, SecretLookup, resolve, secret_names
+from tools.placeholders import SecretLookup, placeholder, resolve, secret_names
+from tools.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +284,7 @@ class BrowserTool:
         cut = len(text) > EXTRACT_CHARS
         shown = text[:EXTRACT_CHARS] + ("\n[... cut]" if cut else "")
         data = {"chars": len(text), "cut": cut}
-        return ToolResult(ok=True, output=self._redact(shown or "(no text)"), data=data)
+        return ToolResult(ok=True, output=shown or "(no text)", data=data)
 
     def _run_wait(self, args: a.WaitArgs) -> ToolResult:
         self._open_page().wait_for_text(args.text, float(args.timeout_s))
@@ -313,9 +320,22 @@ class BrowserTool:
 
     def _run_screenshot(self, args: a.ScreenshotArgs) -> ToolResult:
         path = saving.screenshot_path(self._ws, args.path)
+        browser = self._open_page()
+        self._refuse_shown_secret(browser)
+        png = browser.screenshot()
+        self._refuse_shown_secret(browser)  # the page may have changed meanwhile
         undo = make_folders(path.parent)
-        self._open_page().screenshot(path)
+        saving.write_new(path, png)
         return saving.saved(self._ws, path, undo, "saved a screenshot as")
+
+    def _refuse_shown_secret(self, browser: Browser) -> None:
+        name = self._redact.shown(browser.shown_text()) if self._redact else None
+        if name:
+            raise ToolFailure(
+                "secret_shown",
+                f"the page shows {placeholder(name)}, a secret typed in this run; "
+                "no screenshot was saved",
+            )
 
     def _effect_download(self, args: a.DownloadArgs) -> Effect:
         scope, shown = self._target(args, args.element)
@@ -416,8 +436,8 @@ class BrowserTool:
         view = self._view()
         browser = self._open_page()
         body = "The page did not change." if view == before else view
-        data = {"url": self._redact(browser.current_url() or "")}
-        return ToolResult(ok=True, output=self._redact(f"{done}\n{body}"), data=data)
+        data = {"url": browser.current_url() or ""}
+        return ToolResult(ok=True, output=f"{done}\n{body}", data=data)
 
     @contextmanager
     def _redacted_failures(self) -> Iterator[None]:
@@ -437,6 +457,7 @@ class BrowserTool:
         example: dict[str, Any],
     ) -> ToolSpec[A]:
         narrow = self._element_choices(args) if "element" in args.model_fields else None
+        effect, run = self._redact.effects(effect), self._redact.results(run)
         return make_spec(
             name, description, args, effect, run, example,
             errors=self._redacted_failures, timeout_s=60.0, thread_bound=True, narrow=narrow,

@@ -27,7 +27,8 @@ from difflib import SequenceMatcher
 from tools.base import ToolFailure
 from tools.gui.base import TextBox, Window
 from tools.gui.geometry import Frame, Rect
-from tools.placeholders import Redactor, placeholder
+from tools.placeholders import placeholder
+from tools.redaction import Redactor
 
 MAX_ELEMENTS = 120
 MAX_TEXT = 80
