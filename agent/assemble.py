@@ -161,6 +161,7 @@ def browser_tool(
         headless=True if b.headless is None else b.headless,
         action_timeout_s=b.action_timeout_s,
         navigation_timeout_s=b.navigation_timeout_s,
+        resource_hosts=tuple(b.resource_hosts),
     )
 
     def opener() -> Browser:

@@ -88,6 +88,9 @@ class BrowserSettings(_Section):
     observation_tokens: int = Field(default=600, ge=100)
     action_timeout_s: float = Field(default=10.0, gt=0)
     navigation_timeout_s: float = Field(default=30.0, gt=0)
+    #: Hosts that may serve a page's subresources (never a page) without an approval:
+    #: your choice of CDNs (``*.example.com`` for subdomains); none by default.
+    resource_hosts: list[str] = Field(default_factory=list)
 
 
 class HotkeySettings(_Section):
