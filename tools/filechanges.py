@@ -93,7 +93,7 @@ def _backup_folder(backups: Path, name: str) -> Iterator[tuple[int, str]]:
     """The undo folder, open, and a fresh name in it. It is deskhand's own folder, so it is
     opened by path; what goes into it is created there no-follow."""
     backups.mkdir(parents=True, exist_ok=True)
-    fd = os.open(backups, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    fd = safe_fs.open_own_folder(backups)
     try:
         yield fd, f"{uuid.uuid4().hex}-{name}"
     finally:

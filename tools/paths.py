@@ -8,7 +8,8 @@ Invariants:
   that does not exist yet: its existing ancestors resolved, the rest appended), and that
   path lies inside one of the roots. Anything else raises `ToolFailure`:
   ``outside_workspace`` (``..`` escapes, absolute paths elsewhere, symlinks anywhere in
-  the chain that point out) or ``invalid`` (empty, NUL bytes, ``~``, symlink loops).
+  the chain that point out), ``invalid`` (empty, NUL bytes, ``~``, symlink loops) or
+  ``changed`` (a link on the path was swapped while it was being resolved).
 - The roots themselves are stored resolved, so a root reached through a symlink
   (``/tmp`` on macOS) still contains its own files.
 - `Workspace.resolve` is a check, not a handle: by the time a caller uses the path, a
@@ -56,7 +57,12 @@ class Workspace:
             candidate = self.roots[0] / candidate
         # realpath(strict=False) follows every symlink that exists and appends the rest,
         # applying ".." after the link it follows, as the OS would.
-        resolved = Path(os.path.realpath(candidate))
+        try:
+            resolved = Path(os.path.realpath(candidate))
+        except OSError as exc:  # a link swapped while realpath read it (EINVAL, ENOENT)
+            raise ToolFailure(
+                "changed", f"{user_path} changed while it was being checked; nothing was done"
+            ) from exc
         if not self.contains(resolved):
             roots = ", ".join(str(r) for r in self.roots)
             raise ToolFailure(

@@ -51,11 +51,16 @@ log = logging.getLogger(__name__)
 
 Change = dict[str, Any]
 
-# O_PATH lets a walk pass folders it may search but not list; it is Linux-only.
+# O_PATH lets a walk pass folders it may search but not list; it is Linux-only. The
+# getattr defaults only keep the module importable on Windows, which has no dir_fd:
+# every call here fails there rather than acting without the flags.
 _SEARCH = getattr(os, "O_PATH", os.O_RDONLY)
-_DIR = _SEARCH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-LIST = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY: int = getattr(os, "O_DIRECTORY", 0)
+_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
+_DIR = _SEARCH | _DIRECTORY | _NOFOLLOW | _CLOEXEC
+LIST = os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC
+_FILE = _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | _CLOEXEC
 _CHUNK = 1 << 20
 CHANGED = "changed while in use (a link took the place of a real file or folder); nothing was done"
 
@@ -113,6 +118,12 @@ def parent(
         raise ToolFailure("invalid", "the workspace folder itself cannot be used here")
     with folder(root, path.parent, made=made) as fd:
         yield fd, path.name
+
+
+def open_own_folder(path: Path) -> int:
+    """A listable fd of one of deskhand's own folders (the undo folder), opened by path:
+    it lies outside every workspace, so the tool's actions cannot swap it."""
+    return os.open(path, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
 
 
 def lstat(root: Path, path: Path) -> os.stat_result | None:
@@ -177,10 +188,14 @@ def _open_dir(fd: int, name: str, here: Path, flags: int) -> int:
     try:
         return os.open(name, flags, dir_fd=fd)
     except OSError as exc:
-        # With O_PATH a link fails as ENOTDIR, without it as ELOOP: lstat tells them apart.
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+        # O_NOFOLLOW meets a link as ELOOP, or with O_PATH as ENOTDIR; for ENOTDIR, lstat
+        # tells a plain file (a real "not a folder") from a link or a folder (which was a
+        # link a moment ago: swapped back and forth).
+        if exc.errno == errno.ELOOP:
+            raise Unsafe("changed", CHANGED, here) from exc
+        if exc.errno == errno.ENOTDIR:
             st = entry_stat(fd, name, here)
-            if st is not None and stat.S_ISLNK(st.st_mode):
+            if st is not None and (stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode)):
                 raise Unsafe("changed", CHANGED, here) from exc
         raise OSError(exc.errno, exc.strerror, str(here)) from exc
 

@@ -76,7 +76,7 @@ def _backup(saved: Path) -> Iterator[tuple[int, str] | None]:
     """The undo folder holding a backup, open, and the backup's name; None when it is gone.
     The undo folder is deskhand's own, opened by path; the backup in it no-follow."""
     try:
-        fd = os.open(saved.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = safe_fs.open_own_folder(saved.parent)
     except FileNotFoundError:
         yield None
         return
