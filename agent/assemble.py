@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.journal import Journal
-from agent.policy import BadGrant, Rule, parse_grant
+from agent.policy import BadGrant, Ceiling, OwnFiles, Rule, parse_grant, ranked
 from agent.settings import RemoteModel, Settings, desktop_session, x_display
 from models.base import ChatModel, ModelUnavailable
 from models.catalogue import (
@@ -29,7 +29,7 @@ from models.catalogue import (
 from models.openai_compat import OpenAICompatModel
 from models.router import FallbackPolicy, ModelRouter
 from models.secrets import SecretStoreError, get_secret
-from tools.base import ToolFailure
+from tools.base import Effect, ToolFailure
 from tools.browser.base import Browser
 from tools.browser.launch import LaunchOptions
 from tools.browser.tool import BrowserTool
@@ -125,21 +125,45 @@ def workspace_roots(settings: Settings, given: Sequence[Path]) -> tuple[Path, ..
 
 
 def permission_rules(
-    settings: Settings, grants: Sequence[str], roots: Sequence[Path]
+    settings: Settings,
+    grants: Sequence[str],
+    roots: Sequence[Path],
+    task_rules: Sequence[Rule] = (),
 ) -> tuple[Rule, ...]:
-    """This run's rules ahead of the defaults: command-line grants, then the config file's."""
+    """This run's rules ahead of the defaults (`agent.policy.ranked`): deskhand's own
+    files, the configured denials, the task file's grants, the command line's, then the
+    config file's rules."""
     try:
         granted = tuple(parse_grant(t, roots) for t in grants)
     except BadGrant as exc:
         raise BadInput(str(exc)) from exc
+    return ranked(*_caps(settings), (*task_rules, *granted))
+
+
+def _caps(settings: Settings) -> tuple[OwnFiles, tuple[Rule, ...]]:
+    """deskhand's own files, and the configured rules (`agent.policy.ranked`)."""
     configured = tuple(
         Rule(r.capability, r.scope, r.decision, source="config") for r in settings.permissions
     )
-    return granted + configured
+    return OwnFiles.of(settings.own_folders, exempt=[settings.default_workspace]), configured
+
+
+def unreadable(settings: Settings) -> Callable[[Path], bool]:
+    """Whether no grant can let a run read a path: deskhand's own files, and what the
+    configured rules deny. Searches through a folder skip such files (the folder-level
+    read was allowed; a file under it that the user denied is not)."""
+    own, configured = _caps(settings)
+    caps = (own, Ceiling.of(configured))
+
+    def denied(path: Path) -> bool:
+        effect = Effect("fs.read", str(path), "")
+        return any(rule.matches(effect) for rule in caps)
+
+    return denied
 
 
 def file_tool(settings: Settings, roots: Sequence[Path]) -> FileTool:
-    return FileTool(Workspace(tuple(roots)), settings.undo_dir)
+    return FileTool(Workspace(tuple(roots)), settings.undo_dir, hidden=unreadable(settings))
 
 
 def browser_tool(

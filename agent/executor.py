@@ -101,24 +101,24 @@ class Executor:
         except ToolFailure as failure:
             return ToolResult.failure(failure.kind, failure.message)
 
-        verdict = self._policy.decide(effect)
+        verdict, _ = self._policy.judge(effect)
         decision, source = verdict.decision, f"policy:{verdict.rule.source}"
         if decision == "ask":
             yield ApprovalNeeded(self._run_id, step, spec.name, effect)
             answer = self._approver.approve(ApprovalRequest(self._run_id, step, spec.name, effect))
             if answer == "run":
-                grant = Rule(effect.capability, effect.scope, "allow", source="run")
-                self._policy = self._policy.with_rules([grant])
+                grants = [Rule(e.capability, e.scope, "allow", source="run") for e in effect.each()]
+                self._policy = self._policy.with_rules(grants)
             decision, source = ("deny" if answer == "deny" else "allow"), self._approver.source
             yield ApprovalAnswered(self._run_id, step, decision, source)
-        if effect.capability != "agent.finish":
-            self._journal.record_approval(
+        for each in effect.each() if effect.capability != "agent.finish" else ():
+            self._journal.record_approval(  # one row per effect, the action's own first
                 self._run_id,
                 step,
                 tool=spec.name,
-                capability=effect.capability,
-                scope=effect.scope,
-                summary=effect.summary,
+                capability=each.capability,
+                scope=each.scope,
+                summary=each.summary,
                 decision=decision,
                 source=source,
             )

@@ -42,6 +42,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import stat
 import sys
 import threading
 import time
@@ -299,6 +300,11 @@ class Inbox:
     def _call(
         self, claim: Claim, on_event: Callable[[Event], None]
     ) -> tuple[str, str, Report | None, list[dict[str, Any]]]:
+        if not stat.S_ISREG(claim.task_path.lstat().st_mode):
+            # a link could point anywhere (a file the dropper may not read, a FIFO that
+            # blocks the inbox): only a file that is itself in the folder runs
+            message = f"{claim.name}: not a regular file (a symbolic link, FIFO or device)"
+            return "invalid", message, None, [{"kind": "not_a_file", "message": message}]
         try:
             report = self._run(claim.task_path, stop=self._stop, on_event=on_event)
         except TaskFileError as exc:

@@ -25,6 +25,15 @@ in ``*`` allows further arguments, and a wildcard never covers a dangerous optio
 rules only: ask and deny patterns match the command line as plain globs.
 GUI scopes are the target window's ``APP:TITLE`` (``gui.input:Gedit:*``).
 
+Two rules outrank everything a run is given (`ranked` puts them first):
+- `OwnFiles`: deskhand's own folders (config, data with the journal, undo store and
+  screenshots, cache) and the trash are out of reach of every file action, whatever the
+  workspace roots (``--workspace ~`` included) and whatever any rule says. Writes and
+  deletes are also refused on a folder that contains one of them.
+- `Ceiling`: the rules the user configured, in their order, checked before any grant:
+  when the first of them to match denies, the effect is denied, whatever a task file or
+  ``--allow`` grants. When a configured allow or ask matches first, the grants decide.
+
 Invariants: the policy is immutable; tools and the model never see it, so nothing they
 produce can change it. Per-run grants ("allow for this run") make a new Policy.
 """
@@ -32,6 +41,8 @@ produce can change it. Per-run grants ("allow for this run") make a new Policy.
 from __future__ import annotations
 
 import fnmatch
+import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +68,9 @@ KNOWN_CAPABILITIES = (
     "shell.exec",
     "net.remote_model",
 )
+
+
+_STRICTNESS: dict[Decision, int] = {"deny": 0, "ask": 1, "allow": 2}
 
 
 class BadGrant(ValueError):
@@ -101,6 +115,73 @@ def _browser_scope_matches(pattern: str, scope: str) -> bool:
     )
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+#: Trash folders on other volumes (``.Trash-1000``, macOS ``.Trashes``, ``.Trash``).
+_TRASH_PART = re.compile(r"^\.Trash(es|-\d+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnFiles(Rule):
+    """deskhand's own folders and the trash: no file action reaches them.
+
+    `paths` are real (resolved) folders; `exempt` are folders inside them that are the
+    user's (the default workspace lives under the data folder)."""
+
+    paths: tuple[str, ...] = ()
+    exempt: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, paths: Sequence[Path], exempt: Sequence[Path] = ()) -> OwnFiles:
+        real = tuple(os.path.realpath(p) for p in paths)
+        return cls("fs.*", "deskhand's own files", "deny", "protected", real, _real(exempt))
+
+    def matches(self, effect: Effect) -> bool:
+        if not effect.capability.startswith("fs."):
+            return False
+        scope = effect.scope
+        if any(part and _TRASH_PART.match(part) for part in scope.split("/")):
+            return True
+        if any(_inside(scope, e) for e in self.exempt):
+            return False
+        if any(_inside(scope, p) for p in self.paths):
+            return True
+        # a write or delete of a folder that holds one of them would reach them too
+        changes = effect.capability in ("fs.write", "fs.delete")
+        return changes and any(_inside(p, scope) for p in self.paths)
+
+
+def _real(paths: Sequence[Path]) -> tuple[str, ...]:
+    return tuple(os.path.realpath(p) for p in paths)
+
+
+@dataclass(frozen=True, slots=True)
+class Ceiling(Rule):
+    """The user's configured rules, checked before any grant: matches when the first of
+    them to match an effect is a deny (see the module docstring)."""
+
+    rules: tuple[Rule, ...] = ()
+
+    @classmethod
+    def of(cls, rules: Sequence[Rule]) -> Ceiling:
+        return cls("*", "*", "deny", "config", tuple(rules))
+
+    def matches(self, effect: Effect) -> bool:
+        for rule in self.rules:
+            if rule.matches(effect):
+                return rule.decision == "deny"
+        return False
+
+
+def ranked(own: OwnFiles, configured: Sequence[Rule], grants: Sequence[Rule]) -> tuple[Rule, ...]:
+    """A run's rules in the order that keeps the promises above: deskhand's own files,
+    then the configured denials, then the grants (task file, ``--allow``), then the
+    configured rules themselves (their allows and asks)."""
+    return (own, Ceiling.of(configured), *grants, *configured)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     decision: Decision
@@ -137,13 +218,25 @@ class Policy:
         return self._rules
 
     def decide(self, effect: Effect) -> Verdict:
+        """The first matching rule's decision for `effect` alone (not its `also`)."""
         for rule in self._rules:
             if rule.matches(effect):
                 return Verdict(rule.decision, rule)
         return Verdict("ask", Rule("*", "*", "ask"))
 
+    def judge(self, effect: Effect) -> tuple[Verdict, Effect]:
+        """The strictest verdict over `effect` and its `also` (deny, then ask, then
+        allow), with the effect it was about; ties go to the earlier effect."""
+        verdicts = [(self.decide(e), e) for e in effect.each()]
+        return min(verdicts, key=lambda ve: _STRICTNESS[ve[0].decision])
+
     def with_rules(self, first: Iterable[Rule]) -> Policy:
-        return Policy((*first, *self._rules))
+        """A policy with `first` ahead of every rule but the caps (`OwnFiles`, `Ceiling`),
+        which stay first: an "allow for this run" never outranks them."""
+        n = 0
+        while n < len(self._rules) and isinstance(self._rules[n], (OwnFiles, Ceiling)):
+            n += 1
+        return Policy((*self._rules[:n], *first, *self._rules[n:]))
 
 
 def parse_grant(text: str, roots: Sequence[Path]) -> Rule:

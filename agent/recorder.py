@@ -136,7 +136,9 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
     root = _first_root(run)
     all_steps = journal.steps(rid)
     approvals = journal.approvals(rid)
-    capability = {a["step_idx"]: a["capability"] for a in approvals}
+    capability: dict[int, str] = {}
+    for a in approvals:  # a step's first row is its action's own effect (then its `also`)
+        capability.setdefault(a["step_idx"], a["capability"])
     kept = [s for s in all_steps if _changes_something(s, capability.get(s["idx"]))]
     if not kept:
         raise SaveError(f"run {rid} changed nothing a task file could replay (it only read)")

@@ -27,6 +27,7 @@ Invariants:
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import re
@@ -40,10 +41,11 @@ from pydantic import ValidationError
 
 from agent import assemble
 from agent.approval import AlwaysDeny, Approver
+from agent.assemble import BadInput
 from agent.checks import CheckResult
 from agent.events import ChecksFinished, Event, RunFinished, RunStarted
 from agent.journal import Journal
-from agent.policy import Rule
+from agent.policy import BadGrant, Rule, parse_grant
 from agent.settings import Settings
 from agent.task import Limits
 from agent.taskfile import (
@@ -106,14 +108,20 @@ def prepare(
     max_steps: int | None = None,
     on_step_failure: StepFailure | None = None,
     loaded: ModelRouter | None = None,
+    unattended_allow: Sequence[Rule] | None = None,
 ) -> TaskRun:
     """Check everything that can be checked before the run; raise TaskFileError or BadInput.
 
     `loaded`: the caller's open router for the configured default model (the tray app
     keeps one loaded). A task that would open that same model uses it instead of loading
-    a second copy, and leaves it open."""
+    a second copy, and leaves it open.
+    `unattended_allow`: for a file nobody is there to watch (the inbox), what its
+    permissions may grant beyond files in the workspace (`refuse_beyond`)."""
     roots = assemble.workspace_roots(settings, workspace)
-    rules = task.grants(roots) + assemble.permission_rules(settings, grants, roots)
+    task_rules = task.grants(roots)
+    if unattended_allow is not None:
+        refuse_beyond(task_rules, unattended_allow)
+    rules = assemble.permission_rules(settings, grants, roots, task_rules)
     stop = stop if stop is not None else threading.Event()
     tools = task_tools(task, settings, roots, rules, stop=stop)
     registry = tools.registry(settings, roots)
@@ -227,6 +235,7 @@ def run_task_path(
     max_steps: int | None = None,
     on_step_failure: StepFailure | None = None,
     only_declared: bool = False,
+    unattended_allow: Sequence[Rule] | None = None,
 ) -> TaskReport:
     """Load, check and run one task file; call `on_event` with each event as it happens.
 
@@ -248,9 +257,35 @@ def run_task_path(
         grants=grants,
         max_steps=max_steps,
         on_step_failure=on_step_failure,
+        unattended_allow=unattended_allow,
     )
     with assemble.open_journal(settings) as journal:
         return drive(run_task(plan, journal), journal, on_event)
+
+
+def refuse_beyond(task_rules: Sequence[Rule], allowed: Sequence[Rule]) -> None:
+    """Raise BadInput when a task file nobody watches grants itself more than files in
+    its workspace and what `allowed` (the watcher's ``--allow``) covers: the shell, a
+    site, the screen are the user's to hand out, not a dropped file's to take."""
+    for rule in task_rules:
+        if rule.decision != "allow" or rule.capability in _FILE_CAPABILITIES:
+            continue
+        if any(_covers(a, rule) for a in allowed):
+            continue
+        grant = f"{rule.capability}:{rule.scope}"
+        raise BadInput(
+            f"this inbox does not allow {grant} (start the watcher with --allow '{grant}')"
+        )
+
+
+#: What an unattended task may always grant itself: files, confined to its workspace.
+_FILE_CAPABILITIES = ("fs.read", "fs.write", "fs.delete", "fs.*")
+
+
+def _covers(allowed: Rule, rule: Rule) -> bool:
+    return fnmatch.fnmatchcase(rule.capability, allowed.capability) and fnmatch.fnmatchcase(
+        rule.scope, allowed.scope
+    )
 
 
 def unattended(
@@ -258,12 +293,20 @@ def unattended(
     roots: Sequence[Path],
     inputs: Mapping[str, str] | None = None,
     *,
+    allow: Sequence[str] = (),
     before: Callable[[], None] | None = None,
 ) -> Callable[..., TaskReport]:
     """The watched inbox's way to run a task file (an `agent.inbox.RunTask`): nobody to
-    ask, so whatever the file's permissions do not grant is denied; `inputs` go to the
-    tasks that declare them. `before` runs first on the inbox's thread (the tray app
-    lowers that thread's priority)."""
+    ask, so whatever the file's permissions do not grant is denied; a file that grants
+    itself more than files in the workspace and what `allow` (grant strings, as
+    ``--allow``; plus the configured ``watch_allow``) covers is refused; `inputs` go to
+    the tasks that declare them. `before` runs first on the inbox's thread (the tray app
+    lowers that thread's priority). Raises BadInput for a bad `allow`."""
+    texts = (*settings.watch_allow, *allow)
+    try:
+        allowed = tuple(parse_grant(t, roots) for t in texts)
+    except BadGrant as exc:
+        raise BadInput(str(exc)) from exc
 
     def run(path: Path, *, stop: threading.Event, on_event: Callable[[Event], None]) -> TaskReport:
         if before is not None:
@@ -277,6 +320,7 @@ def unattended(
             approver=AlwaysDeny(),
             stop=stop,
             on_event=on_event,
+            unattended_allow=allowed,
         )
 
     return run

@@ -110,6 +110,8 @@ class Settings(_Section):
     config_dir: Path
     data_dir: Path
     cache_dir: Path
+    #: Where deleted files go (the freedesktop trash; None where it is no folder of ours).
+    trash_dir: Path | None = None
     model: ModelSettings = Field(default_factory=ModelSettings)
     #: Rules checked before the built-in defaults, first match wins.
     permissions: list[PermissionRule] = Field(default_factory=list)
@@ -121,6 +123,10 @@ class Settings(_Section):
     workspaces: list[Path] = Field(default_factory=list)
     #: The tray app runs each *.task.yaml dropped here, as ``deskhand watch`` does.
     watch_folder: Path | None = None
+    #: What a dropped task file may grant itself beyond files in its workspace (grant
+    #: strings as ``--allow``: "browser.navigate:example.com"); a file asking for more is
+    #: refused into failed/. Used by the tray app's watcher and ``deskhand watch``.
+    watch_allow: list[str] = Field(default_factory=list)
     #: Saved *.task.yaml files here are offered by the command palette.
     tasks_folder: Path | None = None
 
@@ -140,6 +146,13 @@ class Settings(_Section):
     def config_file(self) -> Path:
         return self.config_dir / "config.toml"
 
+    @property
+    def own_folders(self) -> tuple[Path, ...]:
+        """Folders no file action may reach (`agent.policy.OwnFiles`): deskhand's config,
+        data (journal, undo store, screenshots) and cache, and the user's trash."""
+        folders = (self.config_dir, self.data_dir, self.cache_dir, self.trash_dir)
+        return tuple(f for f in folders if f is not None)
+
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from the environment and the config file."""
@@ -154,7 +167,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             raise SettingsError(f"{config_file}: {exc}") from exc
     data = _with_browser_env(data, env)
     try:
-        return Settings(**dirs, **data)  # type: ignore[arg-type]
+        return Settings(**dirs, trash_dir=_trash(env), **data)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -197,6 +210,16 @@ def _locations(env: dict[str, str]) -> dict[str, Path]:
         "data_dir": data,
         "cache_dir": Path(platformdirs.user_cache_dir(APP_NAME)),
     }
+
+
+def _trash(env: dict[str, str]) -> Path | None:
+    """The user's trash folder: where send2trash puts files deleted on the home volume."""
+    if sys.platform == "darwin":
+        return Path.home() / ".Trash"
+    if sys.platform == "win32":
+        return None  # the Recycle Bin is no folder of ours to guard
+    data_home = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home).expanduser() / "Trash"
 
 
 DesktopSession = Literal["x11", "wayland", "windows", "macos", "none"]

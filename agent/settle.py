@@ -28,12 +28,14 @@ _Signature = tuple[int, int, int]
 
 
 def _signature(path: Path) -> _Signature | None:
-    """Size, mtime and inode of a regular file; None for anything else or nothing."""
+    """Size, mtime and inode of the entry itself (a symlink is not followed); None for a
+    folder or nothing. Entries that are not regular files settle like files and are then
+    refused by the inbox with the reason, never left in place unexplained."""
     try:
         st = path.lstat()
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+    return None if stat.S_ISDIR(st.st_mode) else (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @dataclass(frozen=True, slots=True)

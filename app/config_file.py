@@ -29,7 +29,7 @@ else:  # pragma: no cover
 
 #: The top-level settings the settings window edits.
 EDITED = ("model", "permissions", "hotkeys", "workspaces", "watch_folder", "tasks_folder")
-_LOCATIONS = ("home", "config_dir", "data_dir", "cache_dir")
+_LOCATIONS = ("home", "config_dir", "data_dir", "cache_dir", "trash_dir")
 
 
 def config_text(settings: Settings, current: dict[str, Any]) -> str:

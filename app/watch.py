@@ -5,7 +5,10 @@ the command around them: the runner wired from settings, one line per thing that
 signals, and ``--status``.
 
 Unattended runs have no one to ask: what a task file's `permissions` do not grant and the
-policy would ask about is denied.
+policy would ask about is denied. A file may grant itself file access in the workspace;
+anything more (the shell, a site, the screen) only where ``--allow`` (or the configured
+``watch_allow``) covers it, else it is refused into failed/ with the reason. Configured
+deny rules cap every task.
 
 Inputs: ``--set NAME=VALUE`` (repeatable) gives every task that declares input NAME
 that value, like ``deskhand run FILE --set``; a task without that input ignores it (an
@@ -67,6 +70,14 @@ def watch_command(
             help="NAME=VALUE for every task that declares input NAME (others ignore it).",
         ),
     ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="CAP[:SCOPE] a dropped task may grant itself beyond files in its workspace "
+            "(repeatable); a task asking for more is refused into failed/.",
+        ),
+    ] = None,
 ) -> None:
     """Run each *.task.yaml that lands in FOLDER once, one at a time, and file it under
     done/ or failed/ with NAME.result.json beside it. Ctrl-C stops after the current task."""
@@ -86,7 +97,11 @@ def watch_command(
     # watchdog logs an ERROR when its observer is stopped while reading events, a
     # harmless race inside watchdog on every shutdown; keep it off the user's terminal.
     logging.getLogger("watchdog").setLevel(logging.CRITICAL)
-    inbox = Inbox(folder, unattended(settings, roots, inputs), settle_seconds=settle, notify=_show)
+    try:
+        run = unattended(settings, roots, inputs, allow=allow or [])
+    except BadInput as exc:
+        fail(str(exc))
+    inbox = Inbox(folder, run, settle_seconds=settle, notify=_show)
     if not once:
         out.print(
             f"watching {folder}: each *.task.yaml that lands here runs once "

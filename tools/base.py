@@ -52,11 +52,18 @@ class Effect:
 
     capability: e.g. ``fs.write``; scope: what the capability applies to (an absolute
     path, a domain, a command line); summary: one line a person can approve or refuse.
+    `also`: the other effects of the same action (a move deletes its source, a copy
+    reads it); the policy judges each, and the strictest decision is the action's.
     """
 
     capability: str
     scope: str
     summary: str
+    also: tuple[Effect, ...] = ()
+
+    def each(self) -> tuple[Effect, ...]:
+        """This effect and its `also`, in that order."""
+        return (self, *self.also)
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,11 +70,17 @@ class FileTool:
     """File actions confined to one `Workspace`, with backups for undo in `undo_dir`."""
 
     def __init__(
-        self, workspace: Workspace, undo_dir: Path, *, max_read_bytes: int = 16_000
+        self,
+        workspace: Workspace,
+        undo_dir: Path,
+        *,
+        max_read_bytes: int = 16_000,
+        hidden: Callable[[Path], bool] = lambda _path: False,
     ) -> None:
         self._ws = workspace
         self._undo_dir = undo_dir
         self._max_read = max_read_bytes
+        self._hidden = hidden  # what a search passes by: reads the policy denies
 
     def specs(self) -> list[ToolSpec[Any]]:
         s = self._spec
@@ -164,7 +170,7 @@ class FileTool:
         found: list[str] = []
         with safe_fs.folder(self._ws.root_of(folder), folder) as fd:
             for e in walk_at(fd):
-                if matches(e.name):
+                if matches(e.name) and not self._hidden(folder / e.rel):
                     found.append(self._ws.display(folder / e.rel) + ("/" if e.is_dir else ""))
                     if len(found) > SEARCH_LIMIT:
                         break
@@ -197,7 +203,7 @@ class FileTool:
             return
         with safe_fs.folder(root, where) as fd:
             for e in walk_at(fd):
-                if stat.S_ISREG(e.st.st_mode):
+                if stat.S_ISREG(e.st.st_mode) and not self._hidden(where / e.rel):
                     for number, line in _text_lines(e.dir_fd, e.name, where / e.rel):
                         yield where / e.rel, number, line
 
@@ -247,7 +253,10 @@ class FileTool:
     def _effect_move(self, args: a.TransferArgs) -> Effect:
         source, dest = self._transfer(args, moving=True)
         summary = f"move {self._ws.display(source)} -> {self._ws.display(dest)}"
-        return Effect("fs.write", str(dest), summary)
+        # a move deletes its source: judged as a delete too, so a grant to write into
+        # archive/ never lets a file leave a folder where deleting is denied
+        gone = Effect("fs.delete", str(source), f"remove {self._ws.display(source)} (moved)")
+        return Effect("fs.write", str(dest), summary, also=(gone,))
 
     def _run_move(self, args: a.TransferArgs) -> ToolResult:
         source, dest = self._transfer(args, moving=True)
@@ -260,9 +269,10 @@ class FileTool:
     def _effect_copy(self, args: a.TransferArgs) -> Effect:
         source, dest = self._transfer(args, moving=False)
         shown = f"{self._ws.display(source)} -> {self._ws.display(dest)}"
+        read = (Effect("fs.read", str(source), f"read {self._ws.display(source)} (copied)"),)
         is_dir, size = self._measure(source, copying=True)
         summary = f"copy {'folder ' * is_dir}{shown} ({size})"
-        return Effect("fs.write", str(dest), summary)
+        return Effect("fs.write", str(dest), summary, also=read)
 
     def _run_copy(self, args: a.TransferArgs) -> ToolResult:
         source, dest = self._transfer(args, moving=False)

@@ -441,6 +441,7 @@ def test_save_then_replay_needs_no_model_and_reaches_the_same_state(
     proc = deskhand(
         "run", str(out), "-w", str(other), "--set", "file=cat.png", "--json",
         "--allow", "fs.write:Downloads/images/*",
+        "--allow", "fs.delete:Downloads/*",  # a move deletes its source (issue 11, class 8)
     )  # fmt: skip
     assert_well_formed(proc)
     assert (other / "Downloads" / "images" / "cat.png").exists(), proc.stdout

@@ -35,11 +35,17 @@ DESKHAND = str(Path(sys.executable).parent / "deskhand")
 WAIT = 60.0
 
 
+#: A gated task's first step: `cat` of the FIFO blocks until the test releases the gate
+#: (the file tool refuses FIFOs, so the shell tool reads it; the watcher must allow that).
+GATE_GRANT = "shell.exec:cat gate.fifo"
+
+
 def task_text(n: int | str, on_interrupt: str = "fail", *, gated: bool = False) -> str:
-    gate = "  - tool: files.read\n    args: {path: gate.fifo}\n" if gated else ""
+    gate = "  - tool: shell.run\n    args: {command: cat gate.fifo}\n" if gated else ""
+    grants = f'"fs.write:out-{n}", "{GATE_GRANT}"' if gated else f'"fs.write:out-{n}"'
     return (
         f"name: task {n}\n"
-        f'permissions: ["fs.write:out-{n}"]\n'
+        f"permissions: [{grants}]\n"
         "steps:\n"
         f"{gate}"
         f"  - tool: files.make_folder\n    args: {{path: out-{n}}}\n"
@@ -361,7 +367,7 @@ def test_kill_9_mid_task_then_restart_loses_nothing_and_duplicates_nothing(
         (inbox_dir / f"{name}.task.yaml").write_text(task_text(name))
     gate = Gate(workspace / "gate.fifo")
 
-    first = Watcher(str(inbox_dir), "-w", str(workspace), "--settle", "0")
+    first = Watcher(str(inbox_dir), "-w", str(workspace), "--settle", "0", "--allow", GATE_GRANT)
     first.expect("running a.task.yaml (attempt 1)")
     assert gate.opened.wait(WAIT)  # the run is inside its first step
     (state_file,) = (inbox_dir / ".deskhand-watch").glob("*.json")
@@ -379,7 +385,9 @@ def test_kill_9_mid_task_then_restart_loses_nothing_and_duplicates_nothing(
     assert [r["name"] for r in status["interrupted"]] == ["a.task.yaml"]
     assert status["running"] == [] and status["waiting"] == ["b.task.yaml", "c.task.yaml"]
 
-    second = Watcher(str(inbox_dir), "-w", str(workspace), "--settle", "0", "--once")
+    second = Watcher(
+        str(inbox_dir), "-w", str(workspace), "--settle", "0", "--once", "--allow", GATE_GRANT
+    )
     second.expect("interrupted: a.task.yaml (1 attempt(s))")
     if on_interrupt == "rerun":
         gate = Gate(workspace / "gate.fifo")
@@ -422,7 +430,7 @@ def test_sigterm_stops_after_the_current_task_and_leaves_nothing_half_moved(
     (inbox_dir / "a.task.yaml").write_text(task_text("a", on_interrupt, gated=True))
     (inbox_dir / "b.task.yaml").write_text(task_text("b"))
     gate = Gate(workspace / "gate.fifo")
-    watcher = Watcher(str(inbox_dir), "-w", str(workspace), "--settle", "0")
+    watcher = Watcher(str(inbox_dir), "-w", str(workspace), "--settle", "0", "--allow", GATE_GRANT)
     watcher.expect("running a.task.yaml (attempt 1)")
     assert gate.opened.wait(WAIT)
     watcher.proc.send_signal(signal.SIGTERM)

@@ -165,7 +165,9 @@ def test_a_change_without_an_event_restarts_the_wait(tmp_path: Path) -> None:
     assert settler.take_ready() == path
 
 
-def test_moved_in_and_old_files_are_ready_at_once_others_are_ignored(tmp_path: Path) -> None:
+def test_moved_in_and_old_files_are_ready_at_once_folders_and_missing_are_ignored(
+    tmp_path: Path,
+) -> None:
     clock, wall = Clock(), Clock()
     settler = Settler(5.0, clock=clock, wall=wall)
     moved = drop(tmp_path, "moved.task.yaml", "x")
@@ -178,7 +180,9 @@ def test_moved_in_and_old_files_are_ready_at_once_others_are_ignored(tmp_path: P
     settler.seen(tmp_path / "dir.task.yaml")
     settler.seen(tmp_path / "link.task.yaml")
     settler.seen(tmp_path / "gone.task.yaml")
-    assert len(settler) == 2
+    # the symlink is pending too (the inbox then files it under failed/ with the reason,
+    # tests/security/test_own_files_and_config_caps.py); it settles like a file written in place
+    assert len(settler) == 3
     assert [settler.take_ready(), settler.take_ready(), settler.take_ready()] == [moved, old, None]
 
 

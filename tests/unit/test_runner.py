@@ -265,7 +265,7 @@ def test_another_approver_can_allow_what_is_not_granted(settings: Settings, ws: 
 
 CHANGED = """
 name: Move it
-permissions: ["fs.write:images/*", "fs.write:images"]
+permissions: ["fs.write:images/*", "fs.write:images", "fs.delete:*.png"]  # a move deletes its source
 steps:
   - tool: files.move
     args: {source: photo.png, destination: images/photo.png}
