@@ -24,7 +24,9 @@ Invariants:
 - No orphans: the child watches a pipe whose only writer is the parent and exits when it
   reads end-of-file, which the kernel delivers however the parent ended (kill -9 too).
   The child ignores SIGINT, so Ctrl-C in a terminal reaches the parent's stop flag only.
-- Calls are serialised by a lock: one request in flight per child.
+- Calls are serialised by a lock: one request in flight per child. A request abandoned
+  by an exception that is not a model error (KeyboardInterrupt) ends the child, so no
+  late answer is ever taken for the next request's.
 """
 
 from __future__ import annotations
@@ -126,7 +128,15 @@ class HostedModel:
             except OSError:
                 self._check_alive()
                 raise
-            return self._answer(should_stop)  # type: ignore[no-any-return]
+            try:
+                return self._answer(should_stop)  # type: ignore[no-any-return]
+            except ModelError:
+                raise
+            except BaseException:
+                # Interrupted while the child works (a second Ctrl-C): its answer would
+                # be read as the next request's, so this child goes and the next starts anew.
+                self._end()
+                raise
 
     def close(self) -> None:
         with self._lock:

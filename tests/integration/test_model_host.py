@@ -140,3 +140,19 @@ def test_kill_9_of_the_parent_leaves_no_model_process_behind(embedded_gguf: Path
     parent.wait(timeout=30)
     child.wait(timeout=30)  # raises TimeoutExpired if the child outlives its parent
     assert not child.is_running()
+
+
+def test_an_interrupted_request_never_hands_its_late_answer_to_the_next(
+    hosted: HostedModel,
+) -> None:
+    first_pid = hosted.pid
+
+    def interrupt() -> bool:  # a second Ctrl-C while the child is busy
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        hosted.complete(ASK, schema=SCHEMA, max_tokens=48, should_stop=interrupt)
+    other = {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}}
+    reply = hosted.complete([SYSTEM, Message("user", "Yes or no?")], schema=other, max_tokens=16)
+    assert json.loads(reply.text)["answer"] in ("yes", "no")
+    assert hosted.pid not in (None, first_pid)
