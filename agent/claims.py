@@ -8,11 +8,11 @@ docstring of `agent.inbox` for the layout and the invariants kept here:
   holds; `adopt` takes over a claim folder only when its lock is free, which means its
   owner died (locks are released by the OS with the process). Lock files are opened
   non-inheritable, so a child process never keeps a dead watcher's lock alive.
-- `file_result` writes ``result.json`` completely (temp + os.replace) in the claim folder,
+- `file_result` writes ``result.json`` completely (`write_json_atomic`) in the claim folder,
   naming the file's destination, before moving anything; it is safe to call again on a
   claim left half-filed. `move_no_replace` never overwrites: a taken name gets a suffix.
-- `write_json_atomic` is the only way JSON is written, so a reader (``--status``, a
-  restart) sees an old version or a new one, never a torn one.
+- `write_json_atomic` is the only way JSON is written (through `tools.atomic_write`), so a
+  reader (``--status``, a restart) sees an old version or a new one, never a torn one.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent import procs
+from tools.atomic_write import write_atomic
 
 SUFFIX = ".task.yaml"
 PROCESSING, DONE, FAILED = "processing", "done", "failed"
@@ -75,17 +76,8 @@ def is_task_name(name: str) -> bool:
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
     """Write JSON to a temporary file and rename it over `path`. `durable` also syncs
     it to disk first, so it survives a power cut (a kill needs no sync)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=2, ensure_ascii=False, default=str)
-            if durable:
-                file.flush()
-                os.fsync(file.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    write_atomic(path, text, durable=durable)
 
 
 def read_json(path: Path) -> Any:

@@ -22,22 +22,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import jinja2
-
+from agent.templates import render
 from models.base import Message
 from tools.base import ToolResult
 from tools.registry import Registry
-
-
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("agent", "prompts"),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-        autoescape=False,
-    )
 
 
 def _reply(thought: str, tool: str, args: dict[str, Any]) -> str:
@@ -112,12 +100,11 @@ def system_prompt(registry: Registry) -> str:
         }
         for spec in registry
     ]
-    template = _env().get_template("system.j2")
-    return template.render(tools=tools).strip()
+    return render("system.j2", tools=tools)
 
 
 def goal_message(goal: str, context: str = "") -> str:
-    return _env().get_template("goal.j2").render(goal=goal, context=as_data(context)).strip()
+    return render("goal.j2", goal=goal, context=as_data(context))
 
 
 def example_turns(example: dict[str, Any]) -> list[Message]:
@@ -144,12 +131,7 @@ def as_data(text: str) -> str:
 
 def observation(tool: str, result: ToolResult) -> str:
     status = "ok" if result.ok else f"error ({result.kind})"
-    return (
-        _env()
-        .get_template("observation.j2")
-        .render(tool=tool, status=status, output=as_data(result.output))
-        .strip()
-    )
+    return render("observation.j2", tool=tool, status=status, output=as_data(result.output))
 
 
 @dataclass(slots=True)

@@ -35,18 +35,15 @@ What goes in:
 
 Invariants: only runs whose outcome is "success" are saved; the text produced always
 loads with `agent.taskfile.parse_task_text` (checked before anything is written); the
-file is written atomically (a temporary file beside it, then ``os.replace``), so a
-failure leaves no half-written file. Problems are `SaveError`, one line.
+file is written atomically (`tools.atomic_write`), so a failure leaves no half-written
+file. Problems are `SaveError`, one line.
 """
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
-import os
 import re
-import tempfile
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +56,10 @@ from agent.journal import Journal, Row, UnknownRun
 from agent.taskfile import parse_task_text
 from agent.taskrun import FALLBACK_MAX_STEPS
 from agent.taskyaml import TaskFileError
+from tools import placeholders
+from tools.atomic_write import write_atomic
 from tools.browser.urls import host_of
+from tools.placeholders import secret_names
 
 READ_ONLY = frozenset({"fs.read", "screen.capture", "agent.finish"})
 #: Browser reads kept in a saved task: they wait for the page or change what later steps
@@ -69,7 +69,6 @@ BROWSER_READS_KEPT = frozenset({"browser.wait_for_text", "browser.scroll", "brow
 #: The journal event that names the page a run started on (``deskhand run --start-url``).
 START_PAGE_EVENT = "start_page"
 _URL = re.compile(r"(?<![\w/.\-])(https?://[^\s\"'<>“”]+)")
-_SECRET = re.compile(r"\{\{\s*(?:secrets\.|secret:\s*)([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _OBSERVED = re.compile(r'^\[(\d+)\] ([\w-]+) ("(?:[^"\\]|\\.)*")', re.MULTILINE)
 _ARG_NAMES = {"content": "text"}
 _PATH_ARGS = frozenset({"path", "source", "destination"})
@@ -162,7 +161,9 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
         document["inputs"] = inputs
     grants = _permissions(approvals, {s["idx"] for s in kept}, root, start)
     document["permissions"] = _web_inputs(grants, inputs)
-    secrets = sorted({m.group(1) for step in steps for m in _SECRET.finditer(json.dumps(step))})
+    secrets = sorted(
+        {name for step in steps for t in placeholders.texts(step) for name in secret_names(t)}
+    )
     if secrets:
         document["secrets"] = secrets
     document["steps"] = steps
@@ -196,22 +197,8 @@ def save_run(
         raise SaveError(f"{out} already exists (use --force to replace it)")
     if not out.parent.is_dir():
         raise SaveError(f"no such folder: {out.parent}")
-    write_atomically(out, saved.text)
+    write_atomic(out, saved.text)
     return saved
-
-
-def write_atomically(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 # -- steps and permissions ---------------------------------------------------------------
@@ -292,7 +279,7 @@ def _web_inputs(grants: list[str], inputs: Mapping[str, Mapping[str, Any]]) -> l
         capability, _, scope = grant.partition(":")
         host, space, rest = scope.partition(" ")
         if capability.startswith("browser.") and host in hosts:
-            grant = f"{capability}:{{{{ inputs.{hosts[host]} }}}}{space}{rest}"
+            grant = f"{capability}:{placeholders.input_placeholder(hosts[host])}{space}{rest}"
         out.append(grant)
     return out
 
@@ -312,7 +299,7 @@ def _saved_outputs(
         if not text or text == "(no text)" or text.endswith("[... cut]") or "{{" in text:
             continue
         name = "page_text" if not added else f"page_text_{len(added) + 1}"
-        placeholder = "{{ outputs." + name + " }}"
+        placeholder = placeholders.output_placeholder(name)
         used = False
         for row, step in zip(kept, steps, strict=True):
             content = step["args"].get("content")
@@ -502,7 +489,7 @@ def _lift(
             continue
         key, whole = where
         name = _input_name(key, value, whole, inputs)
-        placeholder = "{{ inputs." + name + " }}"
+        placeholder = placeholders.input_placeholder(name)
         for step in steps:
             step["args"] = _substitute(step["args"], regex, placeholder)
         for check in checks:
@@ -548,10 +535,4 @@ def _input_name(key: str, value: str, whole: bool, taken: Mapping[str, Any]) -> 
 
 
 def _substitute(value: Any, regex: re.Pattern[str], placeholder: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _substitute(v, regex, placeholder) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, regex, placeholder) for v in value]
-    if isinstance(value, str):
-        return regex.sub(lambda _: placeholder, value)
-    return value
+    return placeholders.walk(value, lambda text, _path: regex.sub(lambda _: placeholder, text))

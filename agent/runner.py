@@ -28,9 +28,7 @@ Invariants:
 from __future__ import annotations
 
 import fnmatch
-import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +47,6 @@ from agent.policy import BadGrant, Rule, parse_grant
 from agent.settings import Settings
 from agent.task import Limits
 from agent.taskfile import (
-    OUTPUT_PLACEHOLDER,
     AgentStep,
     PageContains,
     TaskFile,
@@ -59,13 +56,12 @@ from agent.taskfile import (
 from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, expects_element, run_task
 from agent.taskyaml import Problem, TaskFileError
 from models.router import ModelRouter
+from tools import placeholders
 from tools.base import ToolFailure
 from tools.registry import Registry
 
 log = logging.getLogger(__name__)
 
-_SECRET = re.compile(r"\{\{\s*(secrets\.|secret:)")
-_INPUT = re.compile(r"\{\{\s*inputs\.")
 #: The arguments in which a tool resolves secret placeholders itself, at the moment of use
 #: (tools/placeholders.py); the value never reaches the journal or the model.
 SECRET_ARGS = {"browser.type": "text", "gui.type": "text"}
@@ -390,7 +386,9 @@ def check_steps(task: TaskFile, registry: Registry, source: str) -> None:
             message = "expect works only on a browser step that names an element"
             problems.append(Problem("schema", message, field=f"steps[{i}].expect"))
             continue
-        if _INPUT.search(json.dumps(step.args)):  # inputs unfilled (validating without --set)
+        if placeholders.mentions(
+            step.args, placeholders.INPUT
+        ):  # inputs unfilled (validating without --set)
             continue
         try:
             # An output is text known only when the run gets there: judge the rest.
@@ -408,19 +406,13 @@ def check_steps(task: TaskFile, registry: Registry, source: str) -> None:
 def _misplaced_secret(step: ToolStep) -> str | None:
     """The first argument of `step` holding a secret placeholder its tool does not resolve."""
     for name, value in step.args.items():
-        if _SECRET.search(json.dumps(value)) and SECRET_ARGS.get(step.tool) != name:
+        if placeholders.mentions(value, placeholders.SECRET) and SECRET_ARGS.get(step.tool) != name:
             return name
     return None
 
 
 def _without_outputs(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_outputs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_outputs(v) for v in value]
-    if isinstance(value, str):
-        return OUTPUT_PLACEHOLDER.sub("", value)
-    return value
+    return placeholders.walk(value, lambda text, _path: placeholders.OUTPUT.sub("", text))
 
 
 def default_max_steps(task: TaskFile, per_goal: int) -> int:

@@ -92,6 +92,7 @@ from agent.taskyaml import (
     line_of,
     read_yaml,
 )
+from tools import placeholders
 from tools.base import ToolFailure
 from tools.browser.urls import host_of, normalize_url
 
@@ -99,15 +100,7 @@ MAX_BYTES = 1 << 20
 MAX_STEPS = 1000
 MAX_SECONDS = 7 * 24 * 3600.0
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOOL = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
-# No braces inside, so a text full of "{{" is scanned in linear time.
-_PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
-_REFERENCE = re.compile(
-    r"\s*(?:(inputs|secrets|outputs)\.([A-Za-z_][A-Za-z0-9_]*)|secret:\s*([A-Za-z_][A-Za-z0-9_]*))\s*\Z"
-)
-#: ``{{ outputs.NAME }}``, as it stays in a loaded file until its step runs.
-OUTPUT_PLACEHOLDER = re.compile(r"\{\{\s*outputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 InputType = Literal["str", "int", "float", "bool", "path"]
 InputValue = str | int | float | bool
@@ -127,8 +120,17 @@ class _Model(BaseModel):
 
 
 def _check_name(name: str) -> str:
-    # Input and secret names appear in placeholders, so they are identifiers.
-    if not _NAME.match(name):
+    # Input and output names appear in placeholders, so they are identifiers.
+    if not placeholders.is_identifier(name):
+        raise ValueError(
+            f"{name[:60]!r} is not letters, digits and '_' (not starting with a digit)"
+        )
+    return name
+
+
+def _check_secret_name(name: str) -> str:
+    # A secret name may also hold '.' and '-' after its first character (tools/placeholders.py).
+    if not placeholders.is_secret_name(name):
         raise ValueError(
             f"{name[:60]!r} is not letters, digits and '_' (not starting with a digit)"
         )
@@ -314,8 +316,9 @@ class TaskFile(_Model):
     checks: list[Check] = Field(default_factory=list)
     limits: TaskLimits = Field(default_factory=TaskLimits)
     model: str | None = Field(default=None, min_length=1, description="preferred model")
-    secrets: list[Annotated[str, AfterValidator(_check_name)]] = Field(
-        default_factory=list, description="keyring names, used as {{ secrets.NAME }}"
+    secrets: list[Annotated[str, AfterValidator(_check_secret_name)]] = Field(
+        default_factory=list,
+        description="keyring names (may hold '.' and '-'), used as {{ secrets.NAME }}",
     )
     on_interrupt: Literal["rerun", "fail"] = Field(
         default="fail", description="what the watched inbox does with a run cut short"
@@ -627,17 +630,15 @@ class _Renderer:
         return out
 
     def _json(self, value: Any, path: YamlPath) -> Any:
-        if isinstance(value, dict):
-            return {k: self._json(v, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._json(v, (*path, i)) for i, v in enumerate(value)]
-        if isinstance(value, str):
-            whole = _PLACEHOLDER.fullmatch(value)
-            ref = _REFERENCE.match(whole.group(1)) if whole else None
-            if ref and ref.group(1) == "inputs" and ref.group(2) in self._values:
-                return self._values[ref.group(2)]
-            return self._text(value, path)
-        return value
+        return placeholders.walk(value, self._arg, path)
+
+    def _arg(self, value: str, path: YamlPath) -> Any:
+        # An arg that is exactly one input placeholder keeps the input's type.
+        whole = placeholders.BRACES.fullmatch(value)
+        ref = placeholders.reference(whole.group(1)) if whole else None
+        if ref and ref.space == "inputs" and ref.name in self._values:
+            return self._values[ref.name]
+        return self._text(value, path)
 
     def _text(
         self,
@@ -648,8 +649,8 @@ class _Renderer:
         inputs_only: bool = False,
     ) -> str:
         def substitute(match: re.Match[str]) -> str:
-            ref = _REFERENCE.match(match.group(1))
-            if inputs_only and (ref is None or ref.group(1) != "inputs"):
+            ref = placeholders.reference(match.group(1))
+            if inputs_only and (ref is None or ref.space != "inputs"):
                 self._fail(path, f"{match.group(0)[:40]!r}: only {{{{ inputs.NAME }}}} works here")
                 return ""
             if ref is None:
@@ -660,9 +661,7 @@ class _Renderer:
                     "or {{ outputs.NAME }}",
                 )
                 return ""
-            space, name = (
-                (ref.group(1), ref.group(2)) if ref.group(1) else ("secrets", ref.group(3))
-            )
+            space, name = ref.space, ref.name
             if space == "outputs":
                 if self._outputs is None:
                     self._fail(path, "{{ outputs.NAME }} works only in a fixed step's args")
@@ -685,8 +684,8 @@ class _Renderer:
                 self._fail(path, f"input {name!r} ({value[:60]!r}) {exc}")
                 return ""
 
-        rendered = _PLACEHOLDER.sub(substitute, text)
-        if "{{" in _PLACEHOLDER.sub("", text):
+        rendered = placeholders.BRACES.sub(substitute, text)
+        if "{{" in placeholders.BRACES.sub("", text):
             self._fail(path, "'{{' without a closing '}}'")
         return rendered
 

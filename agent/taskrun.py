@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 from pydantic import ValidationError
 
+from agent import templates
 from agent.approval import Approver
 from agent.assemble import RunTools
 from agent.checks import CheckResult, evaluate_checks
@@ -65,9 +65,10 @@ from agent.loop import Segment, model_steps
 from agent.policy import Policy, Rule
 from agent.prompt import Transcript
 from agent.task import Limits
-from agent.taskfile import OUTPUT_PLACEHOLDER, AgentStep, TaskFile, ToolStep, parse_expect
+from agent.taskfile import AgentStep, TaskFile, ToolStep, parse_expect
 from models.base import ModelError, Usage
 from models.router import ModelRouter
+from tools import placeholders
 from tools.base import ToolFailure, ToolResult
 from tools.paths import Workspace
 from tools.registry import Registry
@@ -214,7 +215,7 @@ def _steps(
                 return _End(segment.outcome, segment.message)
             message = segment.message
             continue
-        args, missing = _with_outputs(item.args, progress.outputs)
+        args, missing = placeholders.fill_outputs(item.args, progress.outputs)
         if missing is not None:
             failure = (
                 f"step {n} ({item.tool}) needs the output saved as {missing!r}, "
@@ -247,31 +248,6 @@ def _halt(plan: TaskRun, progress: _Progress) -> _End | None:
     if progress.last_step >= plan.limits.max_steps:
         return _End("failed", f"step budget of {plan.limits.max_steps} used up")
     return None
-
-
-def _with_outputs(
-    args: dict[str, Any], outputs: dict[str, str]
-) -> tuple[dict[str, Any], str | None]:
-    """`args` with each ``{{ outputs.NAME }}`` replaced, and the first name with no output."""
-    missing: list[str] = []
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: fill(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        if isinstance(value, str):
-            return OUTPUT_PLACEHOLDER.sub(lambda m: _output(m.group(1)), value)
-        return value
-
-    def _output(name: str) -> str:
-        if name not in outputs:
-            missing.append(name)
-            return ""
-        return outputs[name]
-
-    filled = fill(args)
-    return filled, (missing[0] if missing else None)
 
 
 def _fixed(
@@ -450,16 +426,14 @@ def _task_json(plan: TaskRun) -> str:
 
 def fallback_goal(task_name: str, step: ToolStep, description: str) -> str:
     """The sub-goal that stands in for a failed fixed step: what the step was for."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("agent", "prompts"),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-    )
     args = json.dumps(step.args, ensure_ascii=False)
-    text = env.get_template("fallback.j2").render(
-        task=task_name, description=description.rstrip("."), tool=step.tool, args=args
+    return templates.render(
+        "fallback.j2",
+        task=task_name,
+        description=description.rstrip("."),
+        tool=step.tool,
+        args=args,
     )
-    return text.strip()
 
 
 __all__ = ["FALLBACK_MAX_STEPS", "StepFailure", "TaskRun", "fallback_goal", "run_task"]

@@ -5,18 +5,19 @@ The entry is ``deskhand.desktop`` in the autostart folder of the XDG config dire
 freedesktop session (GNOME, KDE, Xfce, ...) starts at login. Its presence is the setting:
 nothing else records it, so it cannot disagree with what the desktop will do.
 
-Invariants: the file is written whole (temp + os.replace) or not at all; disabling
+Invariants: the file is written whole (`tools.atomic_write`) or not at all; disabling
 removes only our own entry. Windows and macOS are not done yet (`AutostartUnsupported`
 says what they need).
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import sys
 from pathlib import Path
+
+from tools.atomic_write import write_atomic
 
 FILE_NAME = "deskhand.desktop"
 
@@ -76,6 +77,4 @@ def set_enabled(enabled: bool) -> None:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(entry_text(command()), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, entry_text(command()))

@@ -9,18 +9,19 @@
 - No secret can be written: `Settings` has no field that holds one. A remote model's
   key lives in the keyring (`models.secrets`); the file names it by `key_name` only.
 - The new text must load back into the same edited values before it replaces the file,
-  and the file is replaced atomically, so a failed save leaves the old file intact.
+  and the file is replaced atomically (`tools.atomic_write`), so a failed save leaves the
+  old file intact.
   Comments in a hand-edited file are not kept.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from agent.settings import Settings
+from tools.atomic_write import write_atomic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,7 +58,5 @@ def write_config(settings: Settings) -> Path:
         current = tomllib.loads(path.read_text(encoding="utf-8"))
     text = config_text(settings, current)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text)
     return path

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 from tools.base import Effect, ToolResult
-from tools.placeholders import placeholder
+from tools.placeholders import SECRET, placeholder
 
 A = TypeVar("A")
 
@@ -50,7 +50,6 @@ MIN_REDACT_LEN = 3
 MIN_SHAPE_LEN = 4
 
 _URL = re.compile(r"\b(?:https?|wss?)://[^\s\"'<>`]+", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"\{\{secret:[^{}\s]*\}\}")
 _B64_WORD = re.compile(r"[A-Za-z0-9+/_-]{6,}={0,2}")
 _HEX_WORD = re.compile(r"(?:[0-9A-Fa-f]{2}){3,}")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|%u([0-9a-fA-F]{4})|\\(/)")
@@ -180,7 +179,7 @@ class Redactor:
     def _backstop(self, text: str) -> str:
         lines = text.split("\n")
         for i, line in enumerate(lines):
-            name = self._decoded_secret(_PLACEHOLDER.sub(" ", line))
+            name = self._decoded_secret(SECRET.sub(" ", line))
             if name:
                 lines[i] = f"[a line withheld: it showed {placeholder(name)}]"
         return "\n".join(lines)

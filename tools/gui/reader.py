@@ -8,7 +8,8 @@ Invariants:
 - OCR runs only when the model image differs from the last one read (a hash compare),
   so polling an unchanged screen costs a capture, not an OCR.
 - A screenshot is written (``SHA256.png`` under `screenshots`) only when its reading
-  withheld no secret: a screen that shows a typed secret is never kept.
+  withheld no secret: a screen that shows a typed secret is never kept. It is written
+  atomically, so a file named by a digest always holds the bytes of that digest.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from tools.atomic_write import write_atomic
 from tools.gui.base import Image, Ocr, Screen, TextBox, Window
 from tools.gui.elements import Reading, Scrubber, read_elements
 from tools.gui.geometry import Frame, frame_for
@@ -56,7 +58,7 @@ class ScreenReader:
             digest = hashlib.sha256(png).hexdigest()
             self._shots.mkdir(parents=True, exist_ok=True)
             path = self._shots / f"{digest}.png"
-            path.write_bytes(png)
+            write_atomic(path, png)
             data.update(screenshot=str(path), sha256=digest)
         return reading, data
 
