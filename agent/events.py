@@ -4,9 +4,11 @@ not by consumers of these events, so a run is recorded whoever watches it.
 
 A run yields: RunStarted, then per step StepStarted, ActionProposed, [ApprovalNeeded,
 ApprovalAnswered], ActionFinished (and ModelSwitched whenever the router changes model),
-and finally RunFinished, always, even when stopped or failed.
+and finally RunFinished, also when the run failed or the user stopped it. Two endings
+yield no RunFinished: the consumer closing the generator, and an error in our own code
+(which propagates); both are still journaled as the run's outcome.
 
-A task-file run (agent/runner.py) is one run too: its fixed steps yield the same step
+A task-file run (agent/taskrun.py) is one run too: its fixed steps yield the same step
 events with an empty model id; SubgoalStarted marks where the model takes over (an
 `agent:` step, the task's goal, or a fallback for a fixed step that failed); and
 ChecksFinished comes just before RunFinished when the task has checks.

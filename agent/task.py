@@ -1,6 +1,9 @@
-"""`Task`: what one run is asked to do and within which bounds.
+"""`Task`: what a run for one plain goal is asked to do, and `Limits`: within which bounds.
 
-Entry points (CLI, task files, the palette) build a Task; the loop only reads it.
+``deskhand run "goal"`` (app/cli.py) and the palette (app/qt/worker.py) build a Task and
+hand it to `agent.loop.run`, which only reads it. A task file is not a Task: it is loaded
+by agent/taskfile.py and run as an `agent.taskrun.TaskRun`, which takes the same
+`Limits`.
 """
 
 from __future__ import annotations

@@ -28,9 +28,10 @@ the moment of use, so the journal and the model only see the placeholder.
 ``{{ outputs.NAME }}`` in a fixed step's `args` is left in place too and replaced, when
 that step runs, by the output of the earlier fixed step that has ``save_as: NAME`` (for
 example the text `browser.extract` read from a page). Any other ``{{`` is an error.
-Substitution is one regular expression, not a template engine: a task file is data, and
-dropping one into the watched inbox must never run template code (loops, filters,
-attribute access) or take unbounded time.
+The grammar (names, spellings, spaces) is the one in tools/placeholders.py. Substitution
+is regular expressions, not a template engine: a task file is data, and dropping one
+into the watched inbox must never run template code (loops, filters, attribute access)
+or take unbounded time.
 
 `permissions` take ``{{ inputs.NAME }}`` in their scope (never in the capability), and a
 value there stands only for itself, so what a task may do can still be read off the
