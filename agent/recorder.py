@@ -214,15 +214,15 @@ def _first_root(run: Row) -> Path:
 
 def _relative(value: Any, root: Path) -> Any:
     """Absolute paths under the workspace as relative ones, so the task replays anywhere."""
-    if isinstance(value, dict):
-        return {k: _relative(v, root) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_relative(v, root) for v in value]
-    if isinstance(value, str) and value.startswith("/"):
-        path = Path(value)
-        if path != root and path.is_relative_to(root):
-            return path.relative_to(root).as_posix()
-    return value
+
+    def relative(text: str, _path: placeholders.TreePath) -> str:
+        if text.startswith("/"):
+            path = Path(text)
+            if path != root and path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+        return text
+
+    return placeholders.walk(value, relative)
 
 
 def _shown(path: str, root: Path) -> str | None:
