@@ -34,7 +34,7 @@ wrapper lives).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -110,10 +110,11 @@ def output_placeholder(name: str) -> str:
 
 def walk(tree: Any, on_text: Callable[[str, TreePath], Any], path: TreePath = ()) -> Any:
     """A copy of the JSON-like `tree` with each string value replaced by
-    ``on_text(value, path)``; keys, numbers, booleans and None are kept as they are."""
-    if isinstance(tree, dict):
+    ``on_text(value, path)``; keys, numbers, booleans and None are kept as they are.
+    Mappings come back as dicts, lists and tuples as lists."""
+    if isinstance(tree, Mapping):
         return {k: walk(v, on_text, (*path, k)) for k, v in tree.items()}
-    if isinstance(tree, list):
+    if isinstance(tree, list | tuple):
         return [walk(v, on_text, (*path, i)) for i, v in enumerate(tree)]
     if isinstance(tree, str):
         return on_text(tree, path)
@@ -122,12 +123,12 @@ def walk(tree: Any, on_text: Callable[[str, TreePath], Any], path: TreePath = ()
 
 def texts(tree: Any) -> Iterator[str]:
     """Every string in the JSON-like `tree`, dict keys included, depth first."""
-    if isinstance(tree, dict):
+    if isinstance(tree, Mapping):
         for key, value in tree.items():
             if isinstance(key, str):
                 yield key
             yield from texts(value)
-    elif isinstance(tree, list):
+    elif isinstance(tree, list | tuple):
         for value in tree:
             yield from texts(value)
     elif isinstance(tree, str):

@@ -33,13 +33,13 @@ import dataclasses
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from html.entities import codepoint2name
 from typing import Any, TypeVar
 from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 from tools.base import Effect, ToolResult
-from tools.placeholders import SECRET, placeholder
+from tools.placeholders import SECRET, placeholder, walk
 
 A = TypeVar("A")
 
@@ -150,13 +150,7 @@ class Redactor:
     # -- inside -------------------------------------------------------------------------
 
     def _data(self, data: Any) -> Any:
-        if isinstance(data, str):
-            return self(data)
-        if isinstance(data, Mapping):
-            return {k: self._data(v) for k, v in data.items()}
-        if isinstance(data, (list, tuple)):
-            return [self._data(v) for v in data]
-        return data
+        return walk(data, lambda text, _path: self(text))
 
     def _withheld(self, part: str) -> str:
         name = self.shown(part)

@@ -84,6 +84,14 @@ def test_walk_replaces_strings_and_keeps_the_rest() -> None:
     assert ph.walk("s", upper, ("root",)) == "S" and seen[-1] == ("s", ("root",))
 
 
+def test_walk_reads_mappings_and_tuples_as_plain_json() -> None:
+    from types import MappingProxyType
+
+    tree = MappingProxyType({"a": ("x", 1), "b": MappingProxyType({"c": "y"})})
+    assert ph.walk(tree, lambda t, _p: t * 2) == {"a": ["xx", 1], "b": {"c": "yy"}}
+    assert list(ph.texts(tree)) == ["a", "x", "b", "c", "y"]
+
+
 def test_texts_and_mentions_see_keys_too() -> None:
     tree = {"{{ inputs.k }}": [{"v": "{{secret:pw}}"}], "n": 1}
     assert list(ph.texts(tree)) == ["{{ inputs.k }}", "v", "{{secret:pw}}", "n"]
