@@ -1,8 +1,9 @@
 """The executor: the single chokepoint every action passes through.
 
 validate the arguments → resolve the effect → ask the policy → ask the approver when
-the policy says "ask" → run the tool with a timeout → turn expected failures into
-results the model can read → journal the step (and its approvals and file changes).
+the policy says "ask" → journal the step as running → run the tool with a timeout →
+turn expected failures into results the model can read → complete the step's journal
+row (with its approvals and file changes).
 
 `execute` is a generator: it yields `ApprovalNeeded`/`ApprovalAnswered` around the wait
 for a person, and returns the `ToolResult`. Invariants:
@@ -12,15 +13,27 @@ for a person, and returns the `ToolResult`. Invariants:
   never starts before the last one is on disk.
 - `ToolFailure` and argument errors become failed results; any other exception in a
   tool is a bug and propagates after the step is journaled as an error.
+- Intent before action: an allowed step is committed as 'running' before its tool runs,
+  and an action that changes files journals each change's undo records (`Action.intend`)
+  before making it: the tool's thread hands them to this thread, which owns the journal,
+  and waits until they are on disk. A process killed mid-action leaves the intent behind
+  for `deskhand undo`.
+- Cancellable: an action with `run_action` gets an `Action` whose `stop` this executor
+  sets when the timeout passes; it then waits up to `stop_grace_s` for the action to
+  take back what it half did. An action that does not stop by then, or cannot take back
+  its half-done change, ends with the result kind 'in_flight', and its intents stay in
+  the journal. Nothing here is a module global: the flag is made
+  per action and handed over as data.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,10 +43,13 @@ from agent.events import ApprovalAnswered, ApprovalNeeded, Event
 from agent.journal import Journal, StepRecord
 from agent.policy import Policy, Rule
 from models.base import Usage
-from tools.base import ToolArgs, ToolFailure, ToolResult, ToolSpec
+from tools.base import Action, Cancelled, ToolFailure, ToolResult, ToolSpec
 from tools.registry import Registry
 
 log = logging.getLogger(__name__)
+
+#: How long a timed-out action is given to stop and take back what it half did.
+STOP_GRACE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +78,10 @@ class Executor:
         approver: Approver,
         journal: Journal,
         run_id: str,
+        *,
+        stop_grace_s: float = STOP_GRACE_S,
     ) -> None:
+        self._stop_grace_s = stop_grace_s
         self._registry = registry
         self._policy = policy
         self._approver = approver
@@ -75,7 +94,7 @@ class Executor:
         started = time.perf_counter()
         error: str | None = None
         try:
-            result = yield from self._decide_and_run(step, proposal)
+            result = yield from self._decide_and_run(step, proposal, trace)
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             result = ToolResult.failure("internal_error", "the tool failed unexpectedly")
@@ -86,7 +105,9 @@ class Executor:
 
     # -- the chokepoint ---------------------------------------------------------------
 
-    def _decide_and_run(self, step: int, proposal: Proposal) -> Generator[Event, None, ToolResult]:
+    def _decide_and_run(
+        self, step: int, proposal: Proposal, trace: ModelTrace
+    ) -> Generator[Event, None, ToolResult]:
         spec = self._registry.get(proposal.tool)
         if spec is None:
             names = ", ".join(self._registry.names())
@@ -124,27 +145,45 @@ class Executor:
             )
         if decision != "allow":
             return ToolResult.failure("denied", f"permission denied: {effect.summary}")
-        return self._run(spec, args)
-
-    def _run(self, spec: ToolSpec[Any], args: ToolArgs) -> ToolResult:
+        self._journal.begin_step(self._run_id, _step_record(step, proposal, trace))
         if spec.thread_bound:
-            return _call(spec, args)
-        box: list[ToolResult | BaseException] = []
-        worker = threading.Thread(
-            target=lambda: box.append(_call_catching(spec, args)),
-            name=f"tool-{spec.name}",
-            daemon=True,
-        )
-        worker.start()
-        worker.join(spec.timeout_s)
-        if not box:
-            return ToolResult.failure(
-                "timeout", f"{spec.name} did not finish in {spec.timeout_s:g} s"
-            )
-        outcome = box[0]
+            return _call(lambda: spec.run(args))
+        return self._run(step, spec, args)
+
+    def _run(self, step: int, spec: ToolSpec[Any], args: Any) -> ToolResult:
+        """Run the tool on a worker thread, relaying its intents to the journal, until it
+        lands or overruns its timeout (then stop it, and wait `stop_grace_s`)."""
+        flight = _Flight()
+        run_action = spec.run_action
+        if run_action is not None:
+            action = Action(flight.stop, flight.intend)
+            call: Callable[[], ToolResult] = lambda: run_action(args, action)  # noqa: E731
+        else:
+            call = lambda: spec.run(args)  # noqa: E731
+        threading.Thread(
+            target=lambda: flight.land(_call_catching(call)), name=f"tool-{spec.name}", daemon=True
+        ).start()
+        grace = self._stop_grace_s if run_action is not None else 0.0
+        outcome = flight.wait(spec.timeout_s, grace, self._journal_intents(step))
         if isinstance(outcome, BaseException):
             raise outcome
+        late = f"{spec.name} did not finish in {spec.timeout_s:g} s"
+        if outcome is None:
+            if run_action is None:
+                return ToolResult.failure("timeout", late)
+            return ToolResult.failure(
+                "in_flight",
+                f"{late} and had not stopped {grace:g} s after it was told to; what it was"
+                " changing is journaled as in flight, and `deskhand undo` can reverse it",
+            )
+        if flight.stop.is_set() and outcome.kind == "cancelled":
+            return ToolResult.failure(
+                "timeout", f"{late}; it was stopped and took back what it had half done"
+            )
         return outcome
+
+    def _journal_intents(self, step: int) -> Callable[[Sequence[Mapping[str, Any]]], None]:
+        return lambda records: self._journal.record_intents(self._run_id, step, records)
 
     # -- journal ------------------------------------------------------------------------
 
@@ -157,43 +196,113 @@ class Executor:
         seconds: float,
         error: str | None,
     ) -> None:
-        usage = trace.usage
-        self._journal.record_step(
-            self._run_id,
-            StepRecord(
-                idx=step,
-                model_id=trace.model_id,
-                prompt_hash=trace.prompt_hash,
-                prompt_tokens=usage.prompt_tokens,
-                tokens_reused=usage.cached_tokens,
-                tokens_evaluated=usage.evaluated_tokens,
-                completion_tokens=usage.completion_tokens,
-                model_seconds=usage.seconds,
-                tool_seconds=seconds,
-                thought=proposal.thought,
-                tool=proposal.tool,
-                args=proposal.args,
-                ok=result.ok,
-                result_kind=result.kind,
-                result_text=result.output,
-                result_data=dict(result.data),
-                error=error,
-            ),
+        record = _step_record(step, proposal, trace)
+        record = replace(
+            record,
+            tool_seconds=seconds,
+            ok=result.ok,
+            result_kind=result.kind,
+            result_text=result.output,
+            result_data=dict(result.data),
+            error=error,
         )
-        for change in result.undo:
-            self._journal.record_file_change(self._run_id, step, change)
+        settled = result.kind != "in_flight"
+        self._journal.record_step(self._run_id, record, result.undo, settled=settled)
 
 
-def _call(spec: ToolSpec[Any], args: ToolArgs) -> ToolResult:
+def _step_record(step: int, proposal: Proposal, trace: ModelTrace) -> StepRecord:
+    usage = trace.usage
+    return StepRecord(
+        idx=step,
+        model_id=trace.model_id,
+        prompt_hash=trace.prompt_hash,
+        prompt_tokens=usage.prompt_tokens,
+        tokens_reused=usage.cached_tokens,
+        tokens_evaluated=usage.evaluated_tokens,
+        completion_tokens=usage.completion_tokens,
+        model_seconds=usage.seconds,
+        thought=proposal.thought,
+        tool=proposal.tool,
+        args=proposal.args,
+    )
+
+
+@dataclass(slots=True)
+class _Intent:
+    """Undo records an action wants on disk before it changes anything."""
+
+    records: tuple[Mapping[str, Any], ...]
+    answered: threading.Event = field(default_factory=threading.Event)
+    journaled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Landed:
+    outcome: ToolResult | BaseException
+
+
+class _Flight:
+    """One action in flight on its worker thread. Its intents and its outcome reach the
+    executor's thread (which owns the journal) through one queue; `stop` goes the other
+    way. An intent that arrives once `stop` is set is refused, so the action raises
+    `Cancelled` before changing anything it could not journal."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._inbox: queue.SimpleQueue[_Intent | _Landed] = queue.SimpleQueue()
+
+    def intend(self, records: Sequence[Mapping[str, Any]]) -> None:  # the worker's side
+        if self.stop.is_set():
+            raise Cancelled("stopped before it changed anything")
+        intent = _Intent(tuple(records))
+        self._inbox.put(intent)
+        intent.answered.wait()  # the executor answers every intent it takes
+        if not intent.journaled:
+            raise Cancelled("stopped before it changed anything")
+
+    def land(self, outcome: ToolResult | BaseException) -> None:
+        self._inbox.put(_Landed(outcome))
+
+    def wait(
+        self,
+        timeout: float,
+        grace: float,
+        journal: Callable[[Sequence[Mapping[str, Any]]], None],
+    ) -> ToolResult | BaseException | None:
+        """The action's outcome; None when it ran past `timeout` and then past `grace`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if self.stop.is_set():
+                    return None
+                self.stop.set()
+                deadline = time.monotonic() + grace
+                continue
+            try:
+                item = self._inbox.get(timeout=left)
+            except queue.Empty:
+                continue
+            if isinstance(item, _Landed):
+                return item.outcome
+            try:
+                if not self.stop.is_set():
+                    journal(item.records)
+                    item.journaled = True
+            finally:
+                item.answered.set()
+
+
+def _call(run: Callable[[], ToolResult]) -> ToolResult:
     try:
-        return spec.run(args)
+        return run()
     except ToolFailure as failure:
         return ToolResult.failure(failure.kind, failure.message)
 
 
-def _call_catching(spec: ToolSpec[Any], args: ToolArgs) -> ToolResult | BaseException:
+def _call_catching(run: Callable[[], ToolResult]) -> ToolResult | BaseException:
     try:
-        return _call(spec, args)
+        return _call(run)
     except Exception as exc:  # noqa: BLE001 - re-raised on the calling thread
         return exc
 

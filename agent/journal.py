@@ -15,6 +15,14 @@ Invariants:
 - A run left 'running' by a process that no longer exists is marked 'interrupted' by
   `mark_interrupted()`, which entry points call at start. Runs owned by this process or
   by a live one (same pid and same process start time, agent/procs.py) are never touched.
+- Intent before action: `begin_step` commits a step as 'running' before its tool runs,
+  and `record_intents` commits a file change as an 'intent' before it is made (the
+  executor relays them from the tool's thread). `record_step` completes the step in one
+  transaction with its final file changes, which replace its intents when the action
+  settled (finished, or took back what it half did); an action that did not stop, or
+  could not take back its half-done change, keeps its intents. A killed process leaves
+  the step 'running' and its intents in place; `file_changes(..., in_flight=True)` returns them
+  for `deskhand undo`. ``state`` is NULL on done rows, also on rows older than it.
 - A `Journal` belongs to the thread that opened it (sqlite3 enforces this); other threads
   and processes open their own `Journal` on the same file.
 
@@ -37,6 +45,7 @@ from typing import Any
 
 import sqlite_utils
 
+from agent import migrations as m
 from agent import procs
 
 log = logging.getLogger(__name__)
@@ -73,96 +82,13 @@ class StepRecord:
     error: str | None = None
 
 
-# -- migrations ---------------------------------------------------------------------------
-
-
-def _run_script(db: sqlite_utils.Database, script: str) -> None:
-    # Statement by statement: executescript() would commit the migration's transaction.
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _m0001_initial(db: sqlite_utils.Database) -> None:
-    _run_script(
-        db,
-        """
-        CREATE TABLE runs (
-            id TEXT PRIMARY KEY, goal TEXT, workspace TEXT, model_id TEXT,
-            status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted')),
-            outcome TEXT CHECK (outcome IN ('success', 'failed', 'stopped', 'error')),
-            message TEXT, error TEXT, task_json TEXT, prompt_hash TEXT, tools_hash TEXT,
-            pid INTEGER, started_at REAL, finished_at REAL, steps INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE steps (
-            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
-            idx INTEGER NOT NULL, model_id TEXT, prompt_hash TEXT, prompt_tokens INTEGER,
-            tokens_reused INTEGER, tokens_evaluated INTEGER, completion_tokens INTEGER,
-            model_seconds REAL, tool_seconds REAL, thought TEXT, tool TEXT, args_json TEXT,
-            ok INTEGER, result_kind TEXT, result_text TEXT, result_json TEXT, error TEXT,
-            created_at REAL,
-            UNIQUE (run_id, idx)
-        );
-        CREATE TABLE approvals (
-            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
-            step_idx INTEGER, tool TEXT, capability TEXT, scope TEXT, summary TEXT,
-            decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny')), source TEXT,
-            created_at REAL
-        );
-        CREATE TABLE events (
-            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
-            step_idx INTEGER, kind TEXT NOT NULL, detail_json TEXT, created_at REAL
-        );
-        CREATE TABLE file_changes (
-            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
-            step_idx INTEGER, op TEXT NOT NULL, change_json TEXT NOT NULL, undone_at REAL,
-            created_at REAL
-        );
-        CREATE TABLE outcomes (
-            run_id TEXT PRIMARY KEY REFERENCES runs(id), outcome TEXT, checks_json TEXT,
-            created_at REAL
-        );
-        CREATE TABLE feedback (
-            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
-            step_idx INTEGER, rating INTEGER CHECK (rating IN (-1, 1)), note TEXT,
-            created_at REAL
-        );
-        CREATE TABLE preferences (
-            id INTEGER PRIMARY KEY, better_run_id TEXT NOT NULL REFERENCES runs(id),
-            worse_run_id TEXT NOT NULL REFERENCES runs(id), note TEXT, created_at REAL
-        );
-        CREATE INDEX approvals_by_run ON approvals(run_id);
-        CREATE INDEX events_by_run ON events(run_id);
-        CREATE INDEX file_changes_by_run ON file_changes(run_id);
-        CREATE INDEX feedback_by_run ON feedback(run_id);
-        CREATE INDEX runs_by_status ON runs(status);
-        CREATE INDEX runs_by_start ON runs(started_at)
-        """,
-    )
-    # steps(run_id, idx) is already indexed by its UNIQUE constraint.
-
-
-def _m0002_step_sources(db: sqlite_utils.Database) -> None:
-    # How many of a run's steps were replayed from a task file and how many the model chose.
-    _run_script(
-        db,
-        """
-        ALTER TABLE runs ADD COLUMN replayed_steps INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE runs ADD COLUMN model_steps INTEGER NOT NULL DEFAULT 0
-        """,
-    )
-
-
-def _m0003_owner_start(db: sqlite_utils.Database) -> None:
-    # The owning process's start time beside its pid, so a reused pid is not taken for
-    # the owner (agent/procs.py). NULL on older rows: those fall back to the pid alone.
-    _run_script(db, "ALTER TABLE runs ADD COLUMN pid_started REAL")
-
+# -- migrations (the functions live in agent/migrations.py) --------------------------
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
-    ("0001_initial", _m0001_initial),
-    ("0002_step_sources", _m0002_step_sources),
-    ("0003_owner_start", _m0003_owner_start),
+    ("0001_initial", m.m0001_initial),
+    ("0002_step_sources", m.m0002_step_sources),
+    ("0003_owner_start", m.m0003_owner_start),
+    ("0004_in_flight", m.m0004_in_flight),
 ]
 
 
@@ -201,6 +127,26 @@ def _insert_sql(table: str, row: Mapping[str, Any]) -> tuple[str, tuple[Any, ...
     # Table and column names come from this module, never from callers' data.
     marks = ", ".join("?" * len(row))
     return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
+
+
+def _step_row(run_id: str, step: StepRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {"run_id": run_id}
+    row.update((f.name, getattr(step, f.name)) for f in fields(StepRecord))
+    row["ok"] = int(step.ok)
+    row["args_json"] = _dumps(dict(row.pop("args")))
+    row["result_json"] = _dumps(dict(row.pop("result_data")))
+    row["created_at"] = time.time()
+    return row
+
+
+def _change_row(run_id: str, step_idx: int, change: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "step_idx": step_idx,
+        "op": str(change["op"]),
+        "change_json": _dumps(dict(change)),
+        "created_at": time.time(),
+    }
 
 
 class Journal:
@@ -418,17 +364,54 @@ class Journal:
 
     # -- steps and what happened in them ----------------------------------------------
 
-    def record_step(self, run_id: str, step: StepRecord) -> None:
-        """Append a step (its idx unique within the run) and count it on the run."""
-        row: dict[str, Any] = {"run_id": run_id}
-        row.update((f.name, getattr(step, f.name)) for f in fields(StepRecord))
-        row["ok"] = int(step.ok)
-        row["args_json"] = _dumps(dict(row.pop("args")))
-        row["result_json"] = _dumps(dict(row.pop("result_data")))
-        row["created_at"] = time.time()
+    def begin_step(self, run_id: str, step: StepRecord) -> None:
+        """Commit a step as 'running' before its tool runs; `record_step` completes it."""
+        row = _step_row(run_id, step)
+        row.update(state="running", result_kind="running")
         with self._tx() as conn:
             conn.execute(*_insert_sql("steps", row))
             conn.execute("UPDATE runs SET steps = steps + 1 WHERE id = ?", (run_id,))
+
+    def record_intents(
+        self, run_id: str, step_idx: int, changes: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Commit the undo records of changes about to be made, as intents of the step."""
+        with self._tx() as conn:
+            for change in changes:
+                row = {**_change_row(run_id, step_idx, change), "state": "intent"}
+                conn.execute(*_insert_sql("file_changes", row))
+
+    def record_step(
+        self,
+        run_id: str,
+        step: StepRecord,
+        changes: Sequence[Mapping[str, Any]] = (),
+        *,
+        settled: bool = True,
+    ) -> None:
+        """Complete the step begun with `begin_step`, or append it (its idx unique within
+        the run, counted on the run), with its final file `changes`. When the action
+        `settled` (it ended, having finished or taken back what it half did) these replace
+        its intents; otherwise the intents stay, in flight. One transaction."""
+        row = _step_row(run_id, step)
+        with self._tx() as conn:
+            sets = ", ".join(f"{k} = ?" for k in row)
+            cur = conn.execute(
+                f"UPDATE steps SET {sets}, state = NULL"
+                " WHERE run_id = ? AND idx = ? AND state = 'running'",
+                (*row.values(), run_id, step.idx),
+            )
+            if cur.rowcount == 0:
+                conn.execute(*_insert_sql("steps", row))
+                conn.execute("UPDATE runs SET steps = steps + 1 WHERE id = ?", (run_id,))
+            if settled:
+                conn.execute(
+                    "DELETE FROM file_changes WHERE run_id = ? AND step_idx = ?"
+                    " AND state = 'intent'",
+                    (run_id, step.idx),
+                )
+            for change in changes:
+                conn.execute(*_insert_sql("file_changes", _change_row(run_id, step.idx, change)))
 
     def steps(self, run_id: str) -> list[Row]:
         """The run's steps by idx; ``args`` and ``result_data`` decoded, ``ok`` a bool."""
@@ -478,17 +461,13 @@ class Journal:
 
     def record_file_change(self, run_id: str, step_idx: int, change: Mapping[str, Any]) -> int:
         """Record what `deskhand undo` needs to reverse one change; return its id."""
-        return self._insert(
-            "file_changes",
-            run_id=run_id,
-            step_idx=step_idx,
-            op=str(change["op"]),
-            change_json=_dumps(dict(change)),
-        )
+        return self._write(*_insert_sql("file_changes", _change_row(run_id, step_idx, change)))
 
-    def file_changes(self, run_id: str) -> list[Row]:
-        """The run's file changes, oldest first, ``change`` decoded."""
-        sql = "SELECT * FROM file_changes WHERE run_id = ? ORDER BY id"
+    def file_changes(self, run_id: str, *, in_flight: bool = False) -> list[Row]:
+        """The run's file changes, oldest first, ``change`` decoded; with `in_flight`,
+        also the intents of changes that never completed (``state`` 'intent')."""
+        where = "" if in_flight else " AND state IS NULL"
+        sql = f"SELECT * FROM file_changes WHERE run_id = ?{where} ORDER BY id"
         return self._rows(sql, [run_id], {"change_json": "change"})
 
     def mark_undone(self, change_id: int) -> None:

@@ -37,7 +37,7 @@ from app.common import err, fail, set_pairs, settings_or_fail
 from app.display import LiveDisplay, event_json, runs_table, show_run
 from models.base import ModelError
 from tools.base import ToolFailure
-from tools.undo import undo_change
+from tools.undo import undo_change, undo_in_flight
 
 cli = typer.Typer(
     name="deskhand",
@@ -383,19 +383,26 @@ def show_command(
 def undo_command(
     run_id: Annotated[str, typer.Argument(help="The run whose file changes to reverse.")],
 ) -> None:
-    """Reverse a run's file changes, newest first."""
+    """Reverse a run's file changes, newest first, also one left in flight when its
+    process was killed or its action did not stop."""
     journal = _journal(settings_or_fail())
     try:
         rid = journal.resolve_run_id(run_id)
     except UnknownRun as exc:
         fail(str(exc))
-    pending = [c for c in reversed(journal.file_changes(rid)) if not c.get("undone_at")]
+    changes = journal.file_changes(rid, in_flight=True)
+    pending = [c for c in reversed(changes) if not c.get("undone_at")]
     if not pending:
         out.print(f"run {rid} has no file changes to undo")
         return
+    running = (journal.run(rid) or {}).get("status") == "running"
     for change in pending:
+        in_flight = change.get("state") == "intent"
+        if in_flight and running:
+            fail(f"cannot undo change {change['id']}: it is still in flight in a live run")
         try:
-            what = undo_change(change["change"])
+            undo = undo_in_flight if in_flight else undo_change
+            what = undo(change["change"])
         except ToolFailure as failure:
             fail(f"cannot undo change {change['id']}: {failure.message}", code=1)
         journal.mark_undone(change["id"])

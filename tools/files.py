@@ -38,8 +38,8 @@ from typing import Any, TypeVar
 
 from tools import file_args as a
 from tools import filechanges, safe_fs
-from tools.base import Effect, ToolArgs, ToolFailure, ToolResult, ToolSpec, make_spec
-from tools.fsops import check_copyable, tree_stats, walk_at
+from tools.base import Action, Effect, ToolArgs, ToolFailure, ToolResult, ToolSpec, make_spec
+from tools.fsops import check_copyable, text_lines, tree_stats, walk_at
 from tools.paths import Workspace
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,10 @@ class FileTool:
         *,
         max_read_bytes: int = 16_000,
         hidden: Callable[[Path], bool] = lambda _path: False,
+        timeouts: tuple[float, float] = (30.0, SLOW_TIMEOUT_S),
     ) -> None:
         self._ws = workspace
+        self._timeouts = timeouts  # (most actions, move/copy/delete), seconds
         self._undo_dir = undo_dir
         self._max_read = max_read_bytes
         self._hidden = hidden  # what a search passes by: reads the policy denies
@@ -97,12 +99,12 @@ class FileTool:
               self._effect_make_folder, self._run_make_folder, {"path": "reports"}),
             s("files.move", "Move or rename a file or folder.", a.TransferArgs,
               self._effect_move, self._run_move, {"source": "a.txt", "destination": "old/a.txt"},
-              SLOW_TIMEOUT_S),
+              True),
             s("files.copy", "Copy a file or folder.", a.TransferArgs,
               self._effect_copy, self._run_copy, {"source": "a.txt", "destination": "b.txt"},
-              SLOW_TIMEOUT_S),
+              True),
             s("files.delete", "Move a file or folder to the trash.", a.DeleteArgs,
-              self._effect_delete, self._run_delete, {"path": "old.txt"}, SLOW_TIMEOUT_S),
+              self._effect_delete, self._run_delete, {"path": "old.txt"}, True),
             s("files.search_names", "Find files and folders by name.", a.SearchNamesArgs,
               self._effect_search_names, self._run_search_names,
               {"pattern": "report", "path": "."}),
@@ -130,7 +132,7 @@ class FileTool:
         folder = self._folder(args.path)
         return Effect("fs.read", str(folder), f"list folder {self._ws.display(folder)}")
 
-    def _run_list(self, args: a.ListArgs) -> ToolResult:
+    def _run_list(self, args: a.ListArgs, action: Action) -> ToolResult:
         text = self.listing(args.path)
         return ToolResult(ok=True, output=text, data={"path": self._show(args.path)})
 
@@ -139,7 +141,7 @@ class FileTool:
         size = human_size(st.st_size)
         return Effect("fs.read", str(path), f"read {self._ws.display(path)} ({size})")
 
-    def _run_read(self, args: a.ReadArgs) -> ToolResult:
+    def _run_read(self, args: a.ReadArgs, action: Action) -> ToolResult:
         path, _ = self._file(args.path)
         shown = self._ws.display(path)
         with safe_fs.parent(self._ws.root_of(path), path) as (dir_fd, name):
@@ -164,12 +166,13 @@ class FileTool:
         summary = f"search names under {self._ws.display(folder)} for '{args.pattern}'"
         return Effect("fs.read", str(folder), summary)
 
-    def _run_search_names(self, args: a.SearchNamesArgs) -> ToolResult:
+    def _run_search_names(self, args: a.SearchNamesArgs, action: Action) -> ToolResult:
         folder = self._folder(args.path)
         matches = _name_matcher(args.pattern)
         found: list[str] = []
         with safe_fs.folder(self._ws.root_of(folder), folder) as fd:
             for e in walk_at(fd):
+                action.check()
                 if matches(e.name) and not self._hidden(folder / e.rel):
                     found.append(self._ws.display(folder / e.rel) + ("/" if e.is_dir else ""))
                     if len(found) > SEARCH_LIMIT:
@@ -181,30 +184,33 @@ class FileTool:
         summary = f"search for '{args.text}' in files under {self._ws.display(where)}"
         return Effect("fs.read", str(where), summary)
 
-    def _run_search_text(self, args: a.SearchTextArgs) -> ToolResult:
+    def _run_search_text(self, args: a.SearchTextArgs, action: Action) -> ToolResult:
         where = self._ws.resolve(args.path, must_exist=True)
         needle = args.text.lower()
         found: list[str] = []
-        for path, number, line in self._lines_under(where):
+        for path, number, line in self._lines_under(where, action):
             if needle in line.lower():
                 found.append(f"{self._ws.display(path)}:{number}: {line.strip()[:120]}")
                 if len(found) > SEARCH_LIMIT:
                     return _found(found, "")
         return _found(found, f"no lines containing '{args.text}' under {self._ws.display(where)}")
 
-    def _lines_under(self, where: Path) -> Iterator[tuple[Path, int, str]]:
+    def _lines_under(self, where: Path, action: Action) -> Iterator[tuple[Path, int, str]]:
         """Numbered lines of the text file `where`, or of every text file under it."""
         root = self._ws.root_of(where)
         st = safe_fs.lstat(root, where)
         if st is not None and stat.S_ISREG(st.st_mode):
             with safe_fs.parent(root, where) as (dir_fd, name):
-                for number, line in _text_lines(dir_fd, name, where):
+                for number, line in text_lines(dir_fd, name, where, SEARCH_FILE_LIMIT_BYTES):
                     yield where, number, line
             return
         with safe_fs.folder(root, where) as fd:
             for e in walk_at(fd):
+                action.check()
                 if stat.S_ISREG(e.st.st_mode) and not self._hidden(where / e.rel):
-                    for number, line in _text_lines(e.dir_fd, e.name, where / e.rel):
+                    for number, line in text_lines(
+                        e.dir_fd, e.name, where / e.rel, SEARCH_FILE_LIMIT_BYTES
+                    ):
                         yield where / e.rel, number, line
 
     # -- writing ------------------------------------------------------------------------
@@ -216,10 +222,10 @@ class FileTool:
         note = "new file" if old is None else f"replaces existing {old}-byte file"
         return Effect("fs.write", str(path), f"write {size} bytes to {shown} ({note})")
 
-    def _run_write(self, args: a.WriteArgs) -> ToolResult:
+    def _run_write(self, args: a.WriteArgs, action: Action) -> ToolResult:
         path, _ = self._writable(args.path)
         data = args.content.encode()
-        undo = self._put(path, data, append=False)
+        undo = self._put(path, data, append=False, action=action)
         out = f"wrote {len(data)} bytes to {self._ws.display(path)}"
         return ToolResult(ok=True, output=out, data={"path": self._ws.display(path)}, undo=undo)
 
@@ -230,10 +236,10 @@ class FileTool:
         note = "new file" if old is None else f"now {old + size} bytes"
         return Effect("fs.write", str(path), f"append {size} bytes to {shown} ({note})")
 
-    def _run_append(self, args: a.AppendArgs) -> ToolResult:
+    def _run_append(self, args: a.AppendArgs, action: Action) -> ToolResult:
         path, old = self._writable(args.path)
         data = args.content.encode()
-        undo = self._put(path, data, append=True)
+        undo = self._put(path, data, append=True, action=action)
         total = (old or 0) + len(data)
         out = f"appended {len(data)} bytes to {self._ws.display(path)} (now {total} bytes)"
         return ToolResult(ok=True, output=out, data={"path": self._ws.display(path)}, undo=undo)
@@ -242,9 +248,9 @@ class FileTool:
         path = self._new_path(args.path)
         return Effect("fs.write", str(path), f"create folder {self._ws.display(path)}")
 
-    def _run_make_folder(self, args: a.FolderArgs) -> ToolResult:
+    def _run_make_folder(self, args: a.FolderArgs, action: Action) -> ToolResult:
         path = self._new_path(args.path)
-        undo = filechanges.make_folder(self._ws.root_of(path), path)
+        undo = filechanges.make_folder(self._ws.root_of(path), path, action)
         out = f"created folder {self._ws.display(path)}"
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(path)}, undo=tuple(undo)
@@ -258,9 +264,10 @@ class FileTool:
         gone = Effect("fs.delete", str(source), f"remove {self._ws.display(source)} (moved)")
         return Effect("fs.write", str(dest), summary, also=(gone,))
 
-    def _run_move(self, args: a.TransferArgs) -> ToolResult:
+    def _run_move(self, args: a.TransferArgs, action: Action) -> ToolResult:
         source, dest = self._transfer(args, moving=True)
-        undo = filechanges.move(self._ws.root_of(source), source, self._ws.root_of(dest), dest)
+        roots = self._ws.root_of(source), self._ws.root_of(dest)
+        undo = filechanges.move(roots[0], source, roots[1], dest, action)
         out = f"moved {self._ws.display(source)} -> {self._ws.display(dest)}"
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(dest)}, undo=tuple(undo)
@@ -274,9 +281,10 @@ class FileTool:
         summary = f"copy {'folder ' * is_dir}{shown} ({size})"
         return Effect("fs.write", str(dest), summary, also=read)
 
-    def _run_copy(self, args: a.TransferArgs) -> ToolResult:
+    def _run_copy(self, args: a.TransferArgs, action: Action) -> ToolResult:
         source, dest = self._transfer(args, moving=False)
-        undo = filechanges.copy(self._ws.root_of(source), source, self._ws.root_of(dest), dest)
+        roots = self._ws.root_of(source), self._ws.root_of(dest)
+        undo = filechanges.copy(roots[0], source, roots[1], dest, action)
         out = f"copied {self._ws.display(source)} -> {self._ws.display(dest)}"
         return ToolResult(
             ok=True, output=out, data={"path": self._ws.display(dest)}, undo=tuple(undo)
@@ -289,12 +297,12 @@ class FileTool:
         summary = f"delete {'folder ' * is_dir}{shown} ({size}) to the trash"
         return Effect("fs.delete", str(path), summary)
 
-    def _run_delete(self, args: a.DeleteArgs) -> ToolResult:
+    def _run_delete(self, args: a.DeleteArgs, action: Action) -> ToolResult:
         path = self._deletable(args.path)
         note = f"no backup: larger than {human_size(BACKUP_LIMIT_BYTES)}"
         change = filechanges.delete(
             self._ws.root_of(path), path, backups=self._undo_dir, limit=BACKUP_LIMIT_BYTES,
-            too_large=note,
+            too_large=note, action=action,
         )  # fmt: skip
         out = f"moved {self._ws.display(path)} to the trash"
         if change["backup"] is None:
@@ -406,11 +414,11 @@ class FileTool:
 
     # -- changing files -----------------------------------------------------------------
 
-    def _put(self, path: Path, data: bytes, *, append: bool) -> tuple[Change, ...]:
+    def _put(self, path: Path, data: bytes, *, append: bool, action: Action) -> tuple[Change, ...]:
         """Write or append, backing up an existing file first; return the undo records."""
-        root = self._ws.root_of(path)
+        root, limit = self._ws.root_of(path), BACKUP_LIMIT_BYTES
         return filechanges.put(
-            root, path, data, append=append, backups=self._undo_dir, limit=BACKUP_LIMIT_BYTES
+            root, path, data, append=append, backups=self._undo_dir, limit=limit, action=action
         )
 
     @contextmanager
@@ -434,13 +442,13 @@ class FileTool:
         description: str,
         args: type[A],
         effect: Callable[[A], Effect],
-        run: Callable[[A], ToolResult],
+        run: Callable[[A, Action], ToolResult],
         example: dict[str, Any],
-        timeout_s: float = 30.0,
+        slow: bool = False,
     ) -> ToolSpec[A]:
         return make_spec(
-            name, description, args, effect, run, example,
-            errors=self._os_errors, timeout_s=timeout_s,
+            name, description, args, effect, None, example, errors=self._os_errors,
+            timeout_s=self._timeouts[slow], run_action=run,
         )  # fmt: skip
 
 
@@ -469,26 +477,6 @@ def _name_matcher(pattern: str) -> Callable[[str], bool]:
     if any(c in wanted for c in "*?["):
         return lambda name: fnmatch.fnmatchcase(name.lower(), wanted)
     return lambda name: wanted in name.lower()
-
-
-def _text_lines(dir_fd: int, name: str, path: Path) -> Iterator[tuple[int, str]]:
-    """Numbered lines of a text file; binary, very large, unreadable, hard-linked and
-    non-regular files yield nothing."""
-    try:
-        fd = safe_fs.open_file(dir_fd, name, path, os.O_RDONLY)
-    except OSError:  # skipped, not fatal to the search
-        return
-    try:
-        if os.fstat(fd).st_size > SEARCH_FILE_LIMIT_BYTES:
-            return
-        data = safe_fs.read_fd(fd, SEARCH_FILE_LIMIT_BYTES)
-    except OSError:
-        return
-    finally:
-        os.close(fd)
-    if b"\x00" in data[:8192]:
-        return
-    yield from enumerate(data.decode("utf-8", "replace").splitlines(), start=1)
 
 
 def _found(lines: list[str], none_message: str) -> ToolResult:

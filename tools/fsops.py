@@ -8,6 +8,9 @@ the model asks for) refuse files with other hard links and files that are not re
 while backups (``strict=False``) keep hard-linked content and skip FIFOs, sockets and
 devices, which hold no content to restore.
 
+Copies are cut short by their ``check`` (called before each 1 MiB chunk and each folder
+entry; it raises `tools.base.Cancelled`); `remove_at` then takes away what the copy made.
+
 `sha256_file` and `make_folders` take plain paths; they serve the browser tool's saved
 files, which the browser itself writes by path.
 """
@@ -17,14 +20,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tools import safe_fs
-from tools.safe_fs import LIST, Unsafe, named
+from tools.safe_fs import LIST, Unsafe, go_on, named
 
 log = logging.getLogger(__name__)
 
@@ -147,19 +151,28 @@ def _check_leaf(st: os.stat_result, path: Path) -> None:
 
 
 def copy_at(
-    src_dir: int, src_name: str, dst_dir: int, dst_name: str, path: Path, *, strict: bool
+    src_dir: int,
+    src_name: str,
+    dst_dir: int,
+    dst_name: str,
+    path: Path,
+    *,
+    strict: bool,
+    check: Callable[[], None] = go_on,
 ) -> None:
     """Copy an entry (file, link as a link, folder tree) to a new name in `dst_dir`.
-    `path` names the source in errors."""
+    `path` names the source in errors; `check` may stop the copy part way (the caller
+    removes the partial copy, `remove_at`)."""
+    check()
     with named(path):
         st = os.stat(src_name, dir_fd=src_dir, follow_symlinks=False)
         if stat.S_ISLNK(st.st_mode):
             os.symlink(os.readlink(src_name, dir_fd=src_dir), dst_name, dir_fd=dst_dir)
             return
     if stat.S_ISDIR(st.st_mode):
-        _copy_folder(src_dir, src_name, dst_dir, dst_name, path, strict=strict)
+        _copy_folder(src_dir, src_name, dst_dir, dst_name, path, strict=strict, check=check)
     elif stat.S_ISREG(st.st_mode):
-        _copy_file(src_dir, src_name, dst_dir, dst_name, path, strict=strict)
+        _copy_file(src_dir, src_name, dst_dir, dst_name, path, strict=strict, check=check)
     elif strict:
         safe_fs.require_regular(st, path)
     else:
@@ -167,14 +180,21 @@ def copy_at(
 
 
 def _copy_file(
-    src_dir: int, src_name: str, dst_dir: int, dst_name: str, path: Path, *, strict: bool
+    src_dir: int,
+    src_name: str,
+    dst_dir: int,
+    dst_name: str,
+    path: Path,
+    *,
+    strict: bool,
+    check: Callable[[], None],
 ) -> None:
     source = safe_fs.open_file(src_dir, src_name, path, os.O_RDONLY, one_link=strict)
     try:
         st = os.fstat(source)
         dest = safe_fs.create_file(dst_dir, dst_name, path, 0o600)
         try:
-            safe_fs.copy_fd(source, dest)
+            safe_fs.copy_fd(source, dest, check)
             _copy_stat(dest, st)
         finally:
             os.close(dest)
@@ -183,7 +203,14 @@ def _copy_file(
 
 
 def _copy_folder(
-    src_dir: int, src_name: str, dst_dir: int, dst_name: str, path: Path, *, strict: bool
+    src_dir: int,
+    src_name: str,
+    dst_dir: int,
+    dst_name: str,
+    path: Path,
+    *,
+    strict: bool,
+    check: Callable[[], None],
 ) -> None:
     source = open_folder(src_dir, src_name, path)
     try:
@@ -192,7 +219,7 @@ def _copy_folder(
         dest = open_folder(dst_dir, dst_name, path)
         try:
             for name in sorted(os.listdir(source)):
-                copy_at(source, name, dest, name, path / name, strict=strict)
+                copy_at(source, name, dest, name, path / name, strict=strict, check=check)
             _copy_stat(dest, os.fstat(source))
         finally:
             os.close(dest)
@@ -200,10 +227,43 @@ def _copy_folder(
         os.close(source)
 
 
+def remove_at(dir_fd: int, name: str, path: Path) -> None:
+    """Remove an entry this action made (a partial copy or backup), a folder with all it
+    holds; never through a link (rmtree by fd). A missing entry is fine."""
+    st = safe_fs.entry_stat(dir_fd, name, path)
+    if st is None:
+        return
+    with named(path):
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
+
+
 def _copy_stat(fd: int, st: os.stat_result) -> None:
     """Mode and times, as shutil.copy2 keeps them; on the open fd, so never through a link."""
     os.fchmod(fd, stat.S_IMODE(st.st_mode))
     os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def text_lines(dir_fd: int, name: str, path: Path, limit: int) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a text file; binary, very large, unreadable, hard-linked and
+    non-regular files yield nothing."""
+    try:
+        fd = safe_fs.open_file(dir_fd, name, path, os.O_RDONLY)
+    except OSError:  # skipped, not fatal to the search
+        return
+    try:
+        if os.fstat(fd).st_size > limit:
+            return
+        data = safe_fs.read_fd(fd, limit)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    if b"\x00" in data[:8192]:
+        return
+    yield from enumerate(data.decode("utf-8", "replace").splitlines(), start=1)
 
 
 # -- by path, for the browser tool ------------------------------------------------------

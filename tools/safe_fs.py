@@ -38,7 +38,7 @@ import logging
 import os
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,10 @@ LIST = os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC
 _FILE = _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | _CLOEXEC
 _CHUNK = 1 << 20
 CHANGED = "changed while in use (a link took the place of a real file or folder); nothing was done"
+
+
+def go_on() -> None:
+    """The `check` of a write or copy that is never cut short."""
 
 
 class Unsafe(OSError):
@@ -271,16 +275,24 @@ def read_fd(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes, check: Callable[[], None] = go_on) -> None:
+    """Write `data` in chunks of at most 1 MiB, calling `check` before each (it raises
+    `tools.base.Cancelled` to stop the write part way)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        check()
+        view = view[os.write(fd, view[:_CHUNK]) :]
 
 
-def copy_fd(source: int, dest: int) -> None:
-    """Copy the whole of `source` (from its start) to `dest` (at its position)."""
+def copy_fd(source: int, dest: int, check: Callable[[], None] = go_on) -> None:
+    """Copy the whole of `source` (from its start) to `dest` (at its position), 1 MiB at
+    a time, calling `check` before each chunk."""
     offset = 0
-    while chunk := os.pread(source, _CHUNK, offset):
+    while True:
+        check()
+        chunk = os.pread(source, _CHUNK, offset)
+        if not chunk:
+            return
         write_all(dest, chunk)
         offset += len(chunk)
 

@@ -13,6 +13,13 @@ Invariants:
   (and the browser's saved files) are walked from ``/``: no link is followed, but there
   is no root to check against.
 - A file is restored into its own inode through a checked fd (regular, one link).
+- A change still in flight (its intent was journaled, its completion never was: the
+  process was killed, or the action did not stop when told) is reversed by
+  `undo_in_flight` from what was known before it started, with no digest of the result
+  to compare: a file being created or a partial copy goes to the trash (never deleted
+  outright), a file being modified gets its backup back, a delete whose entry is still
+  there is left alone; moves and folders are judged as when done. What cannot be judged
+  (the file being modified is gone, the backup is not intact) is refused in one line.
 """
 
 from __future__ import annotations
@@ -105,20 +112,25 @@ def _undo_modify_file(change: Mapping[str, Any]) -> str:
             return f"{path} already has its earlier content"
         if current != change["sha256"]:
             raise _conflict(path, "was changed after it was written")
-        with _backup(Path(change["backup"])) as backup:
-            if backup is None or _file_sha(*backup, path) != change["backup_sha256"]:
-                raise _conflict(path, "has no intact backup")
-            source = safe_fs.open_file(*backup, path, os.O_RDONLY, one_link=False)
-            try:
-                fd = safe_fs.open_file(dir_fd, name, path, os.O_RDWR)
-                try:
-                    os.ftruncate(fd, 0)
-                    safe_fs.copy_fd(source, fd)
-                finally:
-                    os.close(fd)
-            finally:
-                os.close(source)
+        _put_backup(dir_fd, name, path, change)
     return f"restored the earlier content of {path}"
+
+
+def _put_backup(dir_fd: int, name: str, path: Path, change: Mapping[str, Any]) -> None:
+    """Copy the record's intact backup into the file's own inode."""
+    with _backup(Path(change["backup"])) as backup:
+        if backup is None or _file_sha(*backup, path) != change["backup_sha256"]:
+            raise _conflict(path, "has no intact backup")
+        source = safe_fs.open_file(*backup, path, os.O_RDONLY, one_link=False)
+        try:
+            fd = safe_fs.open_file(dir_fd, name, path, os.O_RDWR)
+            try:
+                os.ftruncate(fd, 0)
+                safe_fs.copy_fd(source, fd)
+            finally:
+                os.close(fd)
+        finally:
+            os.close(source)
 
 
 def _undo_make_folder(change: Mapping[str, Any]) -> str:
@@ -196,4 +208,53 @@ _UNDO: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "move": _undo_move,
     "copy": _undo_copy,
     "delete": _undo_delete,
+}
+
+
+def undo_in_flight(change: Mapping[str, Any]) -> str:
+    """Reverse a change journaled as an intent that never completed; as `undo_change`."""
+    undo = _IN_FLIGHT.get(str(change.get("op")))
+    if undo is None:
+        raise ToolFailure("invalid", f"unknown change {change.get('op')!r}")
+    try:
+        return undo(change)
+    except OSError as exc:
+        raise ToolFailure("undo_conflict", f"{exc.filename or ''}: {exc.strerror}") from exc
+
+
+def _trash_partial(change: Mapping[str, Any]) -> str:
+    """A file that was being created or copied: whatever is there now is what the cut
+    action left, so it goes to the trash, where a person can still get it back."""
+    root, path = _place(change)
+    if safe_fs.lstat(root, path) is None:
+        return f"{path} was not made (or is already gone)"
+    safe_fs.trash(root, path)
+    return f"moved {path}, left part-made, to the trash"
+
+
+def _modify_in_flight(change: Mapping[str, Any]) -> str:
+    root, path = _place(change)
+    if safe_fs.lstat(root, path) is None:
+        raise _conflict(path, f"is gone; its earlier content is kept at {change['backup']}")
+    with safe_fs.parent(root, path) as (dir_fd, name):
+        if _file_sha(dir_fd, name, path) == change["backup_sha256"]:
+            return f"{path} already has its earlier content"
+        _put_backup(dir_fd, name, path, change)
+    return f"restored the earlier content of {path}, which was being changed"
+
+
+def _delete_in_flight(change: Mapping[str, Any]) -> str:
+    root, path = _place(change)
+    if safe_fs.lstat(root, path) is not None:
+        return f"{path} was not deleted"
+    return _undo_delete(change)
+
+
+_IN_FLIGHT: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "create_file": _trash_partial,
+    "copy": _trash_partial,
+    "modify_file": _modify_in_flight,
+    "make_folder": _undo_make_folder,
+    "move": _undo_move,
+    "delete": _delete_in_flight,
 }
