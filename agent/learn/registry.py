@@ -1,0 +1,57 @@
+"""The generators, by family, and the seeded stream of samples they make.
+
+`generate(n, seed, families)` yields `n` samples per template of the chosen families.
+Each sample gets its own ``random.Random`` seeded from (seed, template, index), so a
+sample is reproducible on its own and adding a template never changes another's samples.
+
+Invariants: template ids are unique and start with their family's name; nothing here
+runs at import time beyond building the tuple of generators.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Collection, Iterator
+
+from agent.learn import files, files_multi
+from agent.learn.sample import Generator, Sample
+
+FAMILIES: dict[str, tuple[Generator, ...]] = {
+    "files": (*files.TEMPLATES, *files_multi.TEMPLATES),
+}
+
+
+def generators(families: Collection[str] | None = None) -> list[Generator]:
+    """The generators of `families` (all when None), in a fixed order."""
+    chosen = FAMILIES if families is None else {f: FAMILIES[f] for f in families}
+    out = [g for gens in chosen.values() for g in gens]
+    ids = [g.template for g in out]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"duplicate template ids in {ids}")
+    return out
+
+
+def by_template(template: str) -> Generator:
+    for g in generators():
+        if g.template == template:
+            return g
+    raise KeyError(template)
+
+
+def sample_seed(seed: int, template: str, index: int) -> int:
+    digest = hashlib.sha256(f"{seed}\x1f{template}\x1f{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def make(generator: Generator, seed: int) -> Sample:
+    """The sample `generator` makes for `seed` (a sample's own seed)."""
+    return generator.make(random.Random(seed), seed)
+
+
+def generate(n: int, seed: int, families: Collection[str] | None = None) -> Iterator[Sample]:
+    """`n` samples of every template of `families`, round-robin across templates."""
+    gens = generators(families)
+    for index in range(n):
+        for g in gens:
+            yield make(g, sample_seed(seed, g.template, index))

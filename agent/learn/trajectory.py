@@ -1,0 +1,120 @@
+"""Running a sample through the real engine with the teacher, and exporting what it saw.
+
+`run_sample` builds the sample's fixture in a fresh temporary workspace, prepares the run
+the way ``deskhand run GOAL`` does (the file tool and ``finish``, the permission rules of
+the settings, the workspace listing as context, the settings' limits), runs the real
+`agent.loop.run` with a `Teacher` behind `ModelRouter`, and then checks the end state.
+
+Invariants:
+- A trajectory is kept only when the run ended with ``finish``, every action's result
+  was ok (a gold action that failed teaches failure), and the sample's own check passed.
+- A kept trajectory's examples are exactly the teacher's exchanges: the messages the
+  engine handed the model, byte for byte, and the reply.
+- The JSONL export writes one line per model step; nothing is re-rendered on the way.
+- Runs are journaled to the settings' journal like any run (pass settings with a
+  scratch DESKHAND_HOME to keep generated runs out of a user's history).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import tempfile
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from agent import assemble
+from agent.approval import AlwaysAllow
+from agent.events import ActionFinished, RunFinished
+from agent.learn.sample import Sample
+from agent.learn.teacher import Exchange, Teacher
+from agent.loop import Engine, run
+from agent.settings import Settings
+from agent.task import Limits, Task
+from models.router import FallbackPolicy, ModelRouter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    template: str
+    family: str
+    seed: int
+    goal: str
+    examples: tuple[Exchange, ...]
+    #: The finish message the run ended with.
+    message: str
+
+
+def run_sample(sample: Sample, settings: Settings) -> Trajectory | None:
+    """Run `sample` with its teacher; the trajectory if it passed, else None."""
+    teacher = Teacher(sample.gold)
+    with tempfile.TemporaryDirectory(prefix="deskhand-learn-") as tmp:
+        ws = Path(tmp).resolve() / "workspace"
+        ws.mkdir()
+        sample.fixture.build(ws)
+        outcome, message, all_ok = _run(sample, settings, ws, teacher)
+        passed = outcome == "success" and all_ok and sample.check(ws, message)
+    if not passed:
+        log.debug("%s seed %d not kept: outcome %s", sample.template, sample.seed, outcome)
+        return None
+    examples = tuple(teacher.exchanges)
+    return Trajectory(sample.template, sample.family, sample.seed, sample.goal, examples, message)
+
+
+def _run(sample: Sample, settings: Settings, ws: Path, teacher: Teacher) -> tuple[str, str, bool]:
+    roots = (ws,)
+    journal = assemble.open_journal(settings)
+    try:
+        context = "Workspace contents:\n" + assemble.file_tool(settings, roots).listing(".")
+        task = Task(
+            goal=sample.goal,
+            workspace=roots,
+            grants=assemble.permission_rules(settings, [], roots),
+            limits=Limits(max_steps=settings.max_steps, max_seconds=settings.max_seconds),
+            context=context,
+        )
+        router = ModelRouter(teacher, None, FallbackPolicy(remote_allowed=False))
+        engine = Engine(router, assemble.registry(settings, roots), journal, AlwaysAllow())
+        outcome, message, all_ok = "error", "", True
+        for event in run(task, engine):
+            if isinstance(event, ActionFinished):
+                all_ok = all_ok and event.result.ok
+            elif isinstance(event, RunFinished):
+                outcome, message = event.outcome, event.message
+        return outcome, message, all_ok
+    finally:
+        journal.close()
+
+
+def chat_lines(trajectory: Trajectory) -> Iterator[dict[str, Any]]:
+    """One chat record per model step: the messages seen, then the reply."""
+    for ex in trajectory.examples:
+        messages = [{"role": m.role, "content": m.content} for m in ex.messages]
+        messages.append({"role": "assistant", "content": ex.reply})
+        yield {"messages": messages, "template": trajectory.template, "seed": trajectory.seed}
+
+
+def write_jsonl(trajectories: Iterable[Trajectory], out: IO[str]) -> int:
+    """Write every step of every trajectory as one JSON line; returns the line count."""
+    count = 0
+    for trajectory in trajectories:
+        for record in chat_lines(trajectory):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def split_by_template(
+    templates: Collection[str], held_out: float, seed: int
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(train, held-out) template ids: a whole template is either seen or unseen, so the
+    held-out score measures new kinds of task, not new seeds of known ones."""
+    ordered = sorted(templates)
+    n_out = max(1, round(len(ordered) * held_out)) if held_out > 0 else 0
+    out = frozenset(random.Random(seed).sample(ordered, n_out))
+    return frozenset(ordered) - out, out

@@ -1,0 +1,60 @@
+"""Benchmark: how much training data the curriculum makes, and how big it is.
+
+    .venv/bin/python tests/benchmarks/curriculum.py [--n N] [--seed S] [--families files]
+                                                    [--jsonl OUT.jsonl]
+
+Generates N samples per template, runs each through the real engine with the teacher
+(agent/learn), and keeps those that pass their end-state check. Tokens are counted
+approximately as len(text)/4 over every message of every exported step (the model is
+not loaded). Last line, machine-readable:
+``kept=N total=N templates=N mean_prompt_tokens=N`` (plus ``steps=N``); use it to plan
+training cost (about 1.1 s per 300-token example on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from agent.learn import generate, generators, run_sample, write_jsonl
+from agent.learn.trajectory import Trajectory
+from agent.settings import load_settings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=5, help="samples per template")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--families", nargs="*", default=None)
+    parser.add_argument("--jsonl", type=Path, default=None, help="write kept steps here")
+    args = parser.parse_args()
+    kept: list[Trajectory] = []
+    total, failed = 0, Counter[str]()
+    with tempfile.TemporaryDirectory(prefix="learn-bench-") as home:
+        settings = load_settings({"DESKHAND_HOME": home})
+        for sample in generate(args.n, args.seed, args.families):
+            total += 1
+            trajectory = run_sample(sample, settings)
+            if trajectory is None:
+                failed[sample.template] += 1
+            else:
+                kept.append(trajectory)
+    if args.jsonl is not None:
+        with args.jsonl.open("w", encoding="utf-8") as out:
+            write_jsonl(kept, out)
+    prompts = [sum(len(m.content) for m in ex.messages) / 4 for t in kept for ex in t.examples]
+    for template, count in sorted(failed.items()):
+        print(f"not kept: {template} x{count}")
+    mean = sum(prompts) / max(1, len(prompts))
+    print(
+        f"kept={len(kept)} total={total} templates={len(generators(args.families))} "
+        f"mean_prompt_tokens={mean:.0f} steps={len(prompts)}"
+    )
+    return 0 if len(kept) == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
