@@ -12,7 +12,8 @@ in), ``json.dumps`` separators, non-ASCII text as is.
 
 Invariants:
 - A gold action the step's schema does not offer (an unknown tool, an unknown argument,
-  a value outside a narrowed ``enum``) raises `TeacherError`: that is a generator bug,
+  a value outside a narrowed ``enum``, a string outside its length bounds, the thought
+  included) raises `TeacherError`: that is a generator bug,
   never a training example.
 - `exchanges` holds the messages as given, copied, in call order.
 """
@@ -91,7 +92,9 @@ def encode(step: Step, schema: JsonSchema | None) -> str:
     """`step` as the decoder would write it under `schema` (the step's action schema)."""
     args = dict(step.args)
     if schema is not None:
-        args = _ordered_args(step, _branch(schema, step.tool))
+        branch = _branch(schema, step.tool)
+        _fits(step.thought, branch["properties"]["thought"], f"{step.tool}: thought")
+        args = _ordered_args(step, branch["properties"]["args"])
     reply = {"tool": step.tool, "args": args, "thought": step.thought}
     return json.dumps(reply, ensure_ascii=False)
 
@@ -102,8 +105,8 @@ def _branch(schema: JsonSchema, tool: str) -> JsonSchema:
             props = branch["properties"]
             if list(props) != ["tool", "args", "thought"]:
                 raise TeacherError(f"unexpected reply layout {list(props)}")
-            result: JsonSchema = props["args"]
-            return result
+            found: JsonSchema = branch
+            return found
     raise TeacherError(f"the step's schema offers no tool {tool!r}")
 
 
@@ -122,5 +125,14 @@ def _ordered_args(step: Step, args_schema: JsonSchema) -> dict[str, Any]:
             raise TeacherError(f"{step.tool}: gold lacks required argument {key!r}")
         if "enum" in prop and value not in prop["enum"]:
             raise TeacherError(f"{step.tool}: {key}={value!r} is not offered this step")
+        _fits(value, prop, f"{step.tool}: {key}")
         out[key] = value
     return out
+
+
+def _fits(value: Any, prop: JsonSchema, what: str) -> None:
+    """A string the decoder could not have written (too long or too short) is refused."""
+    if isinstance(value, str) and not (
+        prop.get("minLength", 0) <= len(value) <= prop.get("maxLength", len(value))
+    ):
+        raise TeacherError(f"{what} has {len(value)} characters, outside the schema's bounds")

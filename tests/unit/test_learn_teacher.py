@@ -50,6 +50,8 @@ def test_non_ascii_is_kept_as_is() -> None:
         Step("files.delete", {"path": "a"}, "no such tool"),
         Step("finish", {"message": "x", "extra": 1}, "unknown argument"),
         Step("files.search_names", {"pattern": "*.csv"}, "the decoder writes every argument"),
+        Step("finish", {"message": ""}, "an empty message is below minLength"),
+        Step("finish", {"message": "ok"}, "x" * 201),
     ],
 )
 def test_a_gold_the_schema_does_not_offer_is_a_teacher_error(step: Step) -> None:
