@@ -24,12 +24,11 @@ from agent import assemble
 from agent.approval import AlwaysAllow, AlwaysDeny, Approver
 from agent.assemble import BadInput
 from agent.events import Event, RunFinished
+from agent.goalrun import GoalRequest, plan_goal
 from agent.journal import Journal, UnknownRun
-from agent.loop import Engine, run
-from agent.recorder import SaveError, noting_start_page, save_run
+from agent.recorder import SaveError, save_run
 from agent.runner import TaskReport, check_steps, run_task_path, task_tools
 from agent.settings import Settings, is_interactive
-from agent.task import Limits, Task
 from agent.taskfile import TaskFile, load_task_file
 from agent.taskyaml import TaskFileError
 from app.approver import TerminalApprover
@@ -125,50 +124,30 @@ def run_command(
         )
     if set_ or on_step_failure:
         fail("--set and --on-step-failure apply to a task file (FILE.task.yaml), not to a goal")
+    request = GoalRequest(
+        goal, workspace or [], allow or [], start_url=start_url, max_steps=max_steps, gui=gui
+    )
+    stop = threading.Event()
     try:
-        roots = assemble.workspace_roots(settings, workspace or [])
-        grants = assemble.permission_rules(settings, allow or [], roots)
-        if start_url is not None:
-            grants = (assemble.start_url_grant(start_url), *grants)
+        plan = plan_goal(request, settings, stop)
         entry = assemble.resolve_model(settings, model)
-        stop = threading.Event()
-        gui_tool = assemble.gui_tool(settings, stop) if gui else None
     except BadInput as exc:
         fail(str(exc))
-    approver = _approver(yes, as_json)
     journal = _journal(settings)
     try:
         router = assemble.open_router(settings, entry)
     except ModelError as exc:
         fail(f"cannot open model {entry.name}: {exc}")
-    files = assemble.file_tool(settings, roots)
-    context = "Workspace contents:\n" + files.listing(".")
-    tools = assemble.run_tools(
-        settings, roots, grants, goal=goal, start_url=start_url, gui=gui_tool, stop=stop
-    )
     try:
-        if tools.browser is not None and start_url is not None:
-            try:
-                shown = tools.browser.start(start_url)
-            except ToolFailure as failure:
-                router.close()
-                journal.close()
-                fail(f"cannot open {start_url}: {failure.message}")
-            context = f"The browser shows this page:\n{shown}\n\n{context}"
-        task = Task(
-            goal=goal,
-            workspace=roots,
-            grants=grants,
-            limits=Limits(
-                max_steps=max_steps or settings.max_steps, max_seconds=settings.max_seconds
-            ),
-            context=context,
-        )
-        engine = Engine(router, tools.registry(settings, roots), journal, approver, stop=stop)
-        events = noting_start_page(run(task, engine), journal, start_url)
-        finished = _drive(events, engine.stop, as_json)
+        prepared = plan.prepare(model=router, journal=journal, approver=_approver(yes, as_json))
+    except BadInput as exc:
+        router.close()
+        journal.close()
+        fail(str(exc))
+    try:
+        finished = _drive(prepared.events(), stop, as_json)
     finally:
-        tools.close()
+        prepared.close()
     router.close()
     journal.close()
     raise typer.Exit(0 if finished is not None and finished.outcome == "success" else 1)

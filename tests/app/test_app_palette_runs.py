@@ -171,3 +171,35 @@ def test_a_plain_goal_gets_no_browser(qtbot: Any, make_app: Any) -> None:
         app.palette.goal_submitted.emit("tidy the workspace", "")
     prompt = "\n".join(m.content for m in model.calls[0])
     assert "browser.click" not in prompt and "files.list" in prompt
+
+
+def test_a_palette_run_that_started_on_a_page_saves_as_a_task_that_opens_it_first(
+    qtbot: Any, make_app: Any, settings: Settings, site: Site, tmp_path: Path
+) -> None:
+    """The palette prepares its goal runs as the CLI does (agent.goalrun): the start page
+    is journaled with the run, so `deskhand save` replays from it (it could not before)."""
+    from agent.journal import Journal
+    from agent.recorder import save_run
+
+    headless = settings.model_copy(
+        update={"browser": settings.browser.model_copy(update={"headless": True})}
+    )
+    from pages.runs import on
+
+    click = on("Hover me", "browser.hover")  # acts on the page the run started on
+    opener, _ = scripted([click, write_action("links.txt", "Second page"), FINISH])
+    app = make_app(settings=headless, open_model=opener)
+    app.approver.requested.connect(lambda pending: pending.settle("once"))
+    app.start()
+    url = site.url("links.html")
+    with until_finished(qtbot, app) as finished:
+        app.palette.goal_submitted.emit(f"Open {url} and note where it links.", "")
+    end = finished.args[0]
+    assert end.outcome == "success", end
+    out = tmp_path / "saved.task.yaml"
+    with Journal(settings.journal_path) as journal:
+        saved = save_run(journal, end.run_id, out)
+    text = out.read_text()
+    assert saved.steps == 3, text
+    assert "browser.open" in text and "links.html" in text
+    assert text.index("browser.open") < text.index("browser.hover") < text.index("files.write")
