@@ -438,6 +438,10 @@ from app.watch import watch_command  # noqa: E402  (the watched inbox lives in i
 
 cli.command("watch")(watch_command)
 
+from app.train import train_command  # noqa: E402  (training, with the optional extra)
+
+cli.command("train")(train_command)
+
 from app.desktop import palette_command, stop_command, tray_command  # noqa: E402  (the desktop app)
 
 cli.command("tray")(tray_command)

@@ -69,6 +69,8 @@ class LoadSpec:
     n_gpu_layers: int | None = None
     model_id: str | None = None
     cpu_repack: bool = False
+    #: A GGUF LoRA adapter applied on top of the model (see models.train), or None.
+    lora_path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +253,7 @@ def _serve(spec: LoadSpec, conn: Connection, lifeline: Connection, stop: Any) ->
             n_gpu_layers=spec.n_gpu_layers,
             model_id=spec.model_id,
             cpu_repack=spec.cpu_repack,
+            lora_path=spec.lora_path,
         )
     except ModelError as exc:
         conn.send(("error", exc))

@@ -15,6 +15,8 @@ Invariants:
 - With a schema, the reply is produced by `models.constrained` (we write the JSON
   structure, the model fills in values), so it always parses; without one, greedy
   decoding until an end-of-generation token.
+- A LoRA adapter (`lora_path`, a GGUF adapter as `models.train` writes) is applied at run
+  time on top of the base weights; `info().detail` names it. Nothing else changes.
 - GPU offload is on whenever llama.cpp was built with CUDA or Metal.
 - Weights are never repacked into llama.cpp's extra CPU buffer types unless the caller
   asks (`cpu_repack=True`): on CPUs with Intel AMX, llama.cpp 0.3.36 repacks into an AMX
@@ -130,10 +132,15 @@ class LlamaCppModel:
         n_gpu_layers: int | None = None,
         model_id: str | None = None,
         cpu_repack: bool = False,
+        lora_path: Path | None = None,
     ) -> None:
         self._path = Path(path)
         if not self._path.is_file():
             raise ModelUnavailable(f"model file not found: {self._path}")
+        if lora_path is not None and not Path(lora_path).is_file():
+            raise ModelUnavailable(f"adapter file not found: {lora_path}")
+        #: A GGUF LoRA adapter applied at run time (see models.train), or None.
+        self.lora_path = None if lora_path is None else Path(lora_path)
         self._gpu = gpu_offload_supported() if n_gpu_layers is None else n_gpu_layers != 0
         #: None: a fixed thread count was given.
         self._budget = None if n_threads else ThreadBudget()
@@ -147,6 +154,7 @@ class LlamaCppModel:
                     n_threads_batch=threads,
                     n_gpu_layers=(-1 if self._gpu else 0) if n_gpu_layers is None else n_gpu_layers,
                     logits_all=False,
+                    lora_path=None if lora_path is None else str(lora_path),
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -177,13 +185,15 @@ class LlamaCppModel:
 
     def info(self) -> ModelInfo:
         threads = "follow the load" if self._budget is not None else f"{self.threads} fixed"
+        adapter = f"; adapter: {self.lora_path}" if self.lora_path is not None else ""
         return ModelInfo(
             model_id=self._model_id,
             kind="gguf",
             location=str(self._path),
             gpu_offload=self._gpu,
             detail=f"context {self.n_ctx} tokens; threads: {threads}; "
-            + cpu_repack_choice(self.cpu_repack),
+            + cpu_repack_choice(self.cpu_repack)
+            + adapter,
         )
 
     @property

@@ -1,0 +1,200 @@
+"""The training loop: a LoRA fitted with the loss on the assistant's tokens, resumable.
+
+A step is one optimizer update over ``batch`` examples (gradients accumulated one
+example at a time, so memory follows the longest example, never the batch). Which
+examples a step sees is a pure function of (seed, step): epoch ``e`` is a permutation of
+the training set by ``Random(seed, e)``, and the steps walk the concatenated epochs. So a
+run resumed from a checkpoint sees exactly the examples the uninterrupted run would have.
+
+Invariants:
+- Fixed seed: torch's generator and the example order come from `TrainConfig.seed`; the
+  LoRA has no dropout; a run is repeatable on one machine.
+- On CPU, torch uses one thread per free core (`models.threads.usable_cores`): more
+  threads than free cores make every barrier a stall.
+- A checkpoint (``state.pt`` in the checkpoint folder) holds the LoRA weights, the
+  optimizer state, the step and what the run was started with; it is written to a
+  temporary name and renamed, so a crash leaves the previous one whole. Resuming with a
+  different data set or settings is refused (`CheckpointMismatch`), not silently mixed.
+- Progress goes out through a callback (`on_step`); nothing here prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.threads import usable_cores
+from models.train.examples import Encoded
+
+CHECKPOINT = "state.pt"
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint made with other data or settings than the run resuming from it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    steps: int
+    batch: int = 8
+    lr: float = 5e-4
+    seed: int = 0
+    checkpoint_every: int = 50
+    max_grad_norm: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    step: int
+    total: int
+    loss: float
+    seconds: float
+    eta_seconds: float
+    examples: int
+
+
+@dataclass(slots=True)
+class TrainResult:
+    steps: int
+    first_loss: float | None = None
+    last_loss: float | None = None
+    examples_seen: int = 0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+
+
+def step_examples(seed: int, n: int, step: int, batch: int) -> list[int]:
+    """The indices (into the training set of size `n`) that step `step` trains on."""
+    out = []
+    for pos in range(step * batch, (step + 1) * batch):
+        epoch, i = divmod(pos, n)
+        order = list(range(n))
+        random.Random(f"{seed}/{epoch}").shuffle(order)
+        out.append(order[i])
+    return out
+
+
+def configure_threads(device: str) -> None:
+    if device == "cpu":
+        torch.set_num_threads(usable_cores())
+
+
+def data_digest(examples: Sequence[Encoded]) -> str:
+    h = hashlib.sha256()
+    for ex in examples:
+        h.update(json.dumps([ex.input_ids, ex.labels]).encode())
+    return h.hexdigest()[:16]
+
+
+def example_loss(model: Any, ex: Encoded, device: str) -> Any:
+    ids = torch.tensor([ex.input_ids], device=device)
+    labels = torch.tensor([ex.labels], device=device)
+    return model(input_ids=ids, labels=labels).loss
+
+
+def evaluate(model: Any, examples: Sequence[Encoded], device: str) -> float:
+    """Mean loss per learned token over `examples` (no gradients)."""
+    model.eval()
+    total, tokens = 0.0, 0
+    with torch.no_grad():
+        for ex in examples:
+            total += float(example_loss(model, ex, device)) * ex.learned
+            tokens += ex.learned
+    return total / max(1, tokens)
+
+
+def _trainable(model: Any) -> list[Any]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def _fingerprint(config: TrainConfig, data: str) -> dict[str, Any]:
+    keep = asdict(config)
+    keep.pop("steps")  # a resumed run may go further than the first one planned
+    keep.pop("checkpoint_every")
+    return {"config": keep, "data": data}
+
+
+def save_checkpoint(folder: Path, model: Any, optim: Any, step: int, meta: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lora = {k: v.detach().cpu() for k, v in model.state_dict().items() if "lora_" in k}
+    state = {"lora": lora, "optim": optim.state_dict(), "step": step, "meta": meta}
+    tmp = folder / (CHECKPOINT + ".part")
+    torch.save(state, tmp)
+    tmp.replace(folder / CHECKPOINT)
+
+
+def load_checkpoint(folder: Path, model: Any, optim: Any, meta: dict[str, Any]) -> int:
+    """Restore the LoRA and optimizer from `folder`; the step to continue from."""
+    state = torch.load(folder / CHECKPOINT, map_location="cpu", weights_only=False)
+    saved = state["meta"]
+    if saved != meta:
+        raise CheckpointMismatch(f"checkpoint in {folder} was made with {saved}, not {meta}")
+    model.load_state_dict(state["lora"], strict=False)
+    optim.load_state_dict(state["optim"])
+    return int(state["step"])
+
+
+def train(
+    model: Any,
+    examples: Sequence[Encoded],
+    config: TrainConfig,
+    *,
+    device: str,
+    checkpoints: Path,
+    resume: bool = False,
+    on_step: Callable[[StepReport], None] | None = None,
+) -> TrainResult:
+    """Train the LoRA of peft `model` on `examples` for `config.steps` steps."""
+    if not examples:
+        raise ValueError("no training examples")
+    torch.manual_seed(config.seed)
+    configure_threads(device)
+    optim = torch.optim.AdamW(_trainable(model), lr=config.lr, weight_decay=0.0)
+    meta = _fingerprint(config, data_digest(examples))
+    start = load_checkpoint(checkpoints, model, optim, meta) if resume else 0
+    result = TrainResult(steps=start)
+    began = time.perf_counter()
+    model.train()
+    for step in range(start, config.steps):
+        loss = _one_step(model, optim, examples, config, step, device)
+        result.losses.append(loss)
+        result.first_loss = loss if result.first_loss is None else result.first_loss
+        result.last_loss, result.steps = loss, step + 1
+        result.examples_seen += config.batch
+        done = step + 1
+        if done % config.checkpoint_every == 0 or done == config.steps:
+            save_checkpoint(checkpoints, model, optim, done, meta)
+        if on_step is not None:
+            spent = time.perf_counter() - began
+            per = spent / (done - start)
+            eta = per * (config.steps - done)
+            on_step(StepReport(done, config.steps, loss, spent, eta, result.examples_seen))
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def _one_step(
+    model: Any, optim: Any, examples: Sequence[Encoded], config: TrainConfig, step: int, device: str
+) -> float:
+    optim.zero_grad(set_to_none=True)
+    total = 0.0
+    for index in step_examples(config.seed, len(examples), step, config.batch):
+        loss = example_loss(model, examples[index], device) / config.batch
+        loss.backward()
+        total += float(loss)
+    torch.nn.utils.clip_grad_norm_(_trainable(model), config.max_grad_norm)
+    optim.step()
+    return total
+
+
+def steps_for(epochs: float, n_examples: int, batch: int) -> int:
+    return max(1, math.ceil(epochs * n_examples / batch))

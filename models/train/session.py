@@ -1,0 +1,85 @@
+"""One training session end to end: GGUF base in, GGUF adapter out.
+
+`fit` loads the base from the GGUF, encodes the examples with its chat template and the
+assistant-only mask, trains a LoRA (`models.train.loop`), measures the loss on the
+held-out examples before and after, and writes the adapter (`models.train.adapter`).
+The caller chooses the held-out examples (by generator template: see
+`agent.learn.split_by_template`); nothing here knows about templates.
+
+Invariants: the adapter file appears only when training finished (written under a
+temporary name and renamed); checkpoints go to `FitOptions.checkpoints`, and a resumed
+session continues the step count of the one it resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.train.adapter import write_adapter
+from models.train.base import LoraShape, load_base, load_tokenizer, pick_device, with_lora
+from models.train.examples import ChatExample, encode_all
+from models.train.loop import StepReport, TrainConfig, TrainResult, evaluate, train
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FitOptions:
+    config: TrainConfig
+    checkpoints: Path
+    resume: bool = False
+    max_tokens: int = 2048
+    #: Held-out examples scored (the loss before and after); 0 skips the evaluation.
+    eval_max: int = 32
+    lora: LoraShape = LoraShape()
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    adapter: Path
+    device: str
+    train_examples: int
+    dropped: int
+    result: TrainResult
+    eval_before: float | None
+    eval_after: float | None
+    tensors: int
+
+
+def fit(
+    base: Path,
+    examples: Sequence[ChatExample],
+    held_out: Sequence[ChatExample],
+    out: Path,
+    options: FitOptions,
+    *,
+    on_step: Callable[[StepReport], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> FitResult:
+    note = on_note or (lambda _: None)
+    device = pick_device()
+    note(f"loading {base.name} into transformers on {device}")
+    tokenizer = load_tokenizer(base)
+    encoded, dropped = encode_all(tokenizer, examples, options.max_tokens)
+    scored, _ = encode_all(tokenizer, held_out[: options.eval_max], options.max_tokens)
+    note(
+        f"{len(encoded)} training examples ({dropped} longer than {options.max_tokens} "
+        f"tokens dropped), {len(scored)} held-out examples scored"
+    )
+    model = with_lora(load_base(base, device), options.lora)
+    before = evaluate(model, scored, device) if scored and not options.resume else None
+    result = train(
+        model,
+        encoded,
+        options.config,
+        device=device,
+        checkpoints=options.checkpoints,
+        resume=options.resume,
+        on_step=on_step,
+    )
+    after = evaluate(model, scored, device) if scored else None
+    tensors = write_adapter(model, base, out, alpha=options.lora.alpha)
+    return FitResult(out, device, len(encoded), dropped, result, before, after, tensors)
