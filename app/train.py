@@ -94,34 +94,30 @@ def train_command(
         fail(f"base model not found: {base or 'the embedded model is not installed'}")
     records = read_records(data)
     train_recs, held_recs, held_t = split(records, held_out or [], held_out_fraction, seed)
-    _run(train_recs, held_recs, held_t, base_path, output, locals())
 
-
-def _run(
-    train_recs: list[dict[str, Any]],
-    held_recs: list[dict[str, Any]],
-    held_t: frozenset[str],
-    base: Path,
-    output: Path,
-    args: dict[str, Any],
-) -> None:
-    from models.train.examples import ChatExample
-    from models.train.loop import CheckpointMismatch, TrainConfig, steps_for
-    from models.train.session import FitOptions, fit
+    from models.train.examples import ChatExample  # the extra is there: now it may load
+    from models.train.loop import TrainConfig, steps_for
+    from models.train.session import FitOptions
 
     try:
         train_ex = [ChatExample.from_record(r) for r in train_recs]
         held_ex = [ChatExample.from_record(r) for r in held_recs]
     except (KeyError, TypeError, ValueError) as exc:
         fail(f"bad training record: {exc}")
-    n_steps = args["steps"] or steps_for(args["epochs"], len(train_ex), args["batch"])
-    config = TrainConfig(n_steps, args["batch"], args["lr"], args["seed"], args["checkpoint_every"])
-    resume: Path | None = args["resume"]
+    n_steps = steps or steps_for(epochs, len(train_ex), batch)
+    config = TrainConfig(n_steps, batch, lr, seed, checkpoint_every)
     checkpoints = resume or output.with_name(output.name + ".checkpoints")
-    options = FitOptions(
-        config, checkpoints, resume is not None, args["max_tokens"], args["eval_max"]
-    )
+    options = FitOptions(config, checkpoints, resume is not None, max_tokens, eval_max)
     out.print(f"held out: {', '.join(sorted(held_t)) or 'nothing'}", markup=False)
+    _fit_with_progress(base_path, train_ex, held_ex, output, options)
+
+
+def _fit_with_progress(
+    base: Path, train_ex: list[Any], held_ex: list[Any], output: Path, options: Any
+) -> None:
+    from models.train.loop import CheckpointMismatch, StepReport
+    from models.train.session import fit
+
     columns = (
         TextColumn("train"),
         BarColumn(),
@@ -129,9 +125,9 @@ def _run(
         TextColumn("{task.description}"),
     )
     with Progress(*columns, console=out, transient=False) as progress:
-        task = progress.add_task("", total=n_steps)
+        task = progress.add_task("", total=options.config.steps)
 
-        def on_step(r: Any) -> None:
+        def on_step(r: StepReport) -> None:
             eta = f"{int(r.eta_seconds // 60)}m{int(r.eta_seconds % 60):02d}s"
             desc = f"loss {r.loss:.3f}  {r.seconds / max(1, r.examples):.2f} s/example  eta {eta}"
             progress.update(task, completed=r.step, description=desc)

@@ -190,7 +190,7 @@ def _one_step(
     for index in step_examples(config.seed, len(examples), step, config.batch):
         loss = example_loss(model, examples[index], device) / config.batch
         loss.backward()
-        total += float(loss)
+        total += float(loss.detach())
     torch.nn.utils.clip_grad_norm_(_trainable(model), config.max_grad_norm)
     optim.step()
     return total

@@ -1,6 +1,7 @@
 """Benchmark: how often the agent reaches simple file goals with a given model.
 
     .venv/bin/python tests/benchmarks/goals.py [--model NAME|PATH] [--max-steps N]
+                                               [--lora ADAPTER.gguf]
 
 Each goal starts in a fresh workspace (some with files in it), runs the real agent with
 every file action allowed, and then checks the end state here, outside the agent. Prints
@@ -27,6 +28,7 @@ from agent.loop import Engine, run
 from agent.settings import load_settings
 from agent.task import Limits, Task
 from models.base import ChatModel
+from models.host import HostedModel, LoadSpec
 from models.router import FallbackPolicy, ModelRouter
 
 
@@ -116,10 +118,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="'embedded', a configured name or a path")
     parser.add_argument("--max-steps", type=int, default=6)
+    parser.add_argument(
+        "--lora", type=Path, default=None, help="a GGUF LoRA adapter (deskhand train)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings({"DESKHAND_HOME": tmp})
-        model = assemble.resolve_model(settings, args.model).opener()
+        entry = assemble.resolve_model(settings, args.model)
+        if args.lora is None:
+            model = entry.opener()
+        else:  # the same local model with the adapter applied at run time
+            spec = LoadSpec(
+                Path(entry.location), model_id=f"{entry.name}+lora", lora_path=args.lora
+            )
+            model = HostedModel(spec)
         rows = []
         for i, goal in enumerate(GOALS):
             r = run_goal(model, goal, Path(tmp) / f"g{i}", args.max_steps)
