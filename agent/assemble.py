@@ -50,7 +50,11 @@ class BadInput(Exception):
 def local_options(settings: Settings) -> LocalOptions:
     m = settings.model
     return LocalOptions(
-        n_ctx=m.n_ctx, gpu_layers=m.gpu_layers, threads=m.threads, cpu_repack=m.cpu_repack
+        n_ctx=m.n_ctx,
+        gpu_layers=m.gpu_layers,
+        threads=m.threads,
+        cpu_repack=m.cpu_repack,
+        adapter=m.adapter,
     )
 
 

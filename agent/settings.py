@@ -59,6 +59,9 @@ class ModelSettings(_Section):
     #: Let llama.cpp repack weights for this CPU (AMX on recent Xeons). Off: that path
     #: segfaults in llama.cpp 0.3.36 on AMX CPUs; the model runs in its own process either way.
     cpu_repack: bool = False
+    #: A GGUF LoRA adapter (from `deskhand train`, or models/adapters/) applied to local
+    #: GGUF models; None: the bare model.
+    adapter: Path | None = None
     remotes: list[RemoteModel] = Field(default_factory=list)
     #: Name of the remote used as fallback; remote use is off until this is set.
     fallback: str | None = None

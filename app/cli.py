@@ -401,6 +401,7 @@ def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         "threads": settings.model.threads or "follow the load",
         "cpu_repack": settings.model.cpu_repack,
         "cpu_repack_choice": cpu_repack_choice(settings.model.cpu_repack),
+        "adapter": str(settings.model.adapter) if settings.model.adapter else None,
     }
     rows = [
         {
@@ -429,7 +430,8 @@ def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
             f"{mark} {r['name']:<12} {r['kind']:<7} {r['location']}{gpu_note}{state}", markup=False
         )
     out.print(
-        f"local models: own process; threads: {local['threads']}; {local['cpu_repack_choice']}",
+        f"local models: own process; threads: {local['threads']}; {local['cpu_repack_choice']}"
+        + (f"; adapter: {local['adapter']}" if local["adapter"] else ""),
         markup=False,
     )
 

@@ -35,6 +35,7 @@ class LocalOptions:
     gpu_layers: int | None = None
     threads: int | None = None
     cpu_repack: bool = False
+    adapter: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ def _open_gguf(path: Path, options: LocalOptions, model_id: str) -> ChatModel:
             n_gpu_layers=options.gpu_layers,
             model_id=model_id,
             cpu_repack=options.cpu_repack,
+            lora_path=options.adapter,
         )
     )
 

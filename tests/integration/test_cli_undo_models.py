@@ -118,3 +118,26 @@ def test_models_says_how_local_models_run_on_this_cpu_and_how_to_opt_in(
     human = deskhand("models")
     assert "cpu repack: on (model.cpu_repack = true)" in human.stdout
     assert "threads: 1" in human.stdout
+
+
+def test_a_configured_adapter_is_applied_to_runs_and_a_missing_one_is_one_line(
+    deskhand_home: Path, embedded_gguf: Path, tmp_path: Path
+) -> None:
+    import models
+
+    adapter = Path(models.__file__).parent / "adapters" / "smollm2-files-64.gguf"
+    config = deskhand_home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text(f'[model]\nadapter = "{adapter}"\n')
+    (embedded,) = [r for r in json.loads(deskhand("models", "--json").stdout) if r["default"]]
+    assert embedded["adapter"] == str(adapter)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    run = deskhand("run", "Create a folder named reports", "-w", str(ws), "--yes", "--json")
+    assert run.returncode in (0, 1), run.stderr
+    assert json.loads(run.stdout.splitlines()[-1])["event"] == "RunFinished"
+
+    (config / "config.toml").write_text(f'[model]\nadapter = "{tmp_path / "nope.gguf"}"\n')
+    missing = deskhand("run", "Create a folder named reports", "-w", str(ws), "--yes")
+    assert missing.returncode == 2 and "adapter file not found" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
