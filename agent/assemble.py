@@ -170,6 +170,15 @@ def file_tool(settings: Settings, roots: Sequence[Path]) -> FileTool:
     return FileTool(Workspace(tuple(roots)), settings.undo_dir, hidden=unreadable(settings))
 
 
+def workspace_context(settings: Settings, roots: Sequence[Path]) -> str:
+    """What the model is first shown of the workspace (every run's context starts with
+    it): the listing of the first root, or in one line why there is none."""
+    try:
+        return "Workspace contents:\n" + file_tool(settings, roots).listing(".")
+    except ToolFailure as exc:
+        return f"Workspace contents: unavailable ({exc.message})"
+
+
 def browser_tool(
     settings: Settings,
     roots: Sequence[Path],

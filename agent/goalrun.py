@@ -91,7 +91,7 @@ class GoalPlan:
     def prepare(self, *, model: ModelRouter, journal: Journal, approver: Approver) -> PreparedGoal:
         """Start the run's tools (the browser on its start page) and build the engine."""
         request, settings, roots = self.request, self.settings, self.roots
-        context = "Workspace contents:\n" + assemble.file_tool(settings, roots).listing(".")
+        context = assemble.workspace_context(settings, roots)
         tools = assemble.run_tools(
             settings,
             roots,

@@ -57,7 +57,6 @@ from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, expects_elem
 from agent.taskyaml import Problem, TaskFileError
 from models.router import ModelRouter
 from tools import placeholders
-from tools.base import ToolFailure
 from tools.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -128,13 +127,9 @@ def prepare(
     if loaded is not None and reuse:
         kept = loaded
         open_model = lambda: kept  # noqa: E731
-    files = assemble.file_tool(settings, roots)
 
     def context() -> str:
-        try:
-            return "Workspace contents:\n" + files.listing(".")
-        except ToolFailure as exc:
-            return f"Workspace contents: unavailable ({exc.message})"
+        return assemble.workspace_context(settings, roots)
 
     budget = default_max_steps(task, settings.max_steps)
     if failure == "agent":

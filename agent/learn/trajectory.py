@@ -70,7 +70,7 @@ def _run(sample: Sample, settings: Settings, ws: Path, teacher: Teacher) -> tupl
     roots = (ws,)
     journal = assemble.open_journal(settings)
     try:
-        context = "Workspace contents:\n" + assemble.file_tool(settings, roots).listing(".")
+        context = assemble.workspace_context(settings, roots)
         task = Task(
             goal=sample.goal,
             workspace=roots,
