@@ -173,6 +173,14 @@ def model_steps(
         if isinstance(reply, tuple):
             end = reply
             break
+        journal.record_model_call(
+            run_id,
+            step,
+            transcript.messages,
+            reply,
+            schema=registry.action_schema(),
+            max_tokens=limits.max_reply_tokens,
+        )
         proposal = parse_reply(reply.text, registry)
         proposed += 1
         yield ActionProposed(

@@ -15,8 +15,10 @@ Exception hierarchy (foreign exceptions are mapped into it at each backend's bou
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
@@ -81,6 +83,20 @@ class Completion:
     text: str
     model_id: str
     usage: Usage = field(default_factory=Usage)
+    #: The LoRA adapter applied on top of the model (`adapter_id`), "" when none.
+    adapter_id: str = ""
+    #: The sampling temperature of the reply; 0 is greedy, which every backend here uses.
+    temperature: float = 0.0
+
+
+def adapter_id(path: Path) -> str:
+    """An adapter's id as runs record it: its file name and the start of its sha256, so a
+    retrained adapter under the same name is told apart (``deskhand.gguf@1a2b3c4d5e6f``)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"{path.name}@{digest.hexdigest()[:12]}"
 
 
 @dataclass(frozen=True, slots=True)

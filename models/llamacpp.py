@@ -55,6 +55,7 @@ from models.base import (
     ModelUnavailable,
     ShouldStop,
     Usage,
+    adapter_id,
 )
 from models.constrained import ConstrainedDecoder, VocabMasks
 from models.threads import ThreadBudget, usable_cores
@@ -141,6 +142,7 @@ class LlamaCppModel:
             raise ModelUnavailable(f"adapter file not found: {lora_path}")
         #: A GGUF LoRA adapter applied at run time (see models.train), or None.
         self.lora_path = None if lora_path is None else Path(lora_path)
+        self.adapter_id = "" if self.lora_path is None else adapter_id(self.lora_path)
         self._gpu = gpu_offload_supported() if n_gpu_layers is None else n_gpu_layers != 0
         #: None: a fixed thread count was given.
         self._budget = None if n_threads else ThreadBudget()
@@ -237,7 +239,9 @@ class LlamaCppModel:
             seconds=now - started,
             decode_seconds=now - decode_start,
         )
-        return Completion(text=text, model_id=self._model_id, usage=usage)
+        return Completion(
+            text=text, model_id=self._model_id, usage=usage, adapter_id=self.adapter_id
+        )
 
     def close(self) -> None:
         self._llm.close()

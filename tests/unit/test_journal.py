@@ -20,7 +20,8 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import agent.journal as journal_module
+import agent.journal.encode as encode_module
+import agent.journal.migrations as journal_module
 from agent import procs
 from agent.journal import INTERRUPTED_MESSAGE, Journal, StepRecord, UnknownRun
 
@@ -237,7 +238,7 @@ def test_invalid_outcome_is_refused_and_the_run_stays_open(journal: Journal) -> 
 
 def test_runs_newest_first_with_limit(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = iter(["20250101-000000-aaaa", "20250101-000000-bbbb", "20250101-000000-cccc"])
-    monkeypatch.setattr(journal_module, "_new_run_id", lambda: next(ids))
+    monkeypatch.setattr(encode_module, "new_run_id", lambda: next(ids))
     first, second, third = _start(journal), _start(journal), _start(journal)
     for run_id, started in ((first, 100.0), (second, 300.0), (third, 200.0)):
         journal.db.execute("UPDATE runs SET started_at = ? WHERE id = ?", [started, run_id])
@@ -247,7 +248,7 @@ def test_runs_newest_first_with_limit(journal: Journal, monkeypatch: pytest.Monk
 
 def test_run_id_collision_is_retried(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = iter(["20250101-000000-aaaa", "20250101-000000-aaaa", "20250101-000000-bbbb"])
-    monkeypatch.setattr(journal_module, "_new_run_id", lambda: next(ids))
+    monkeypatch.setattr(encode_module, "new_run_id", lambda: next(ids))
     assert _start(journal) == "20250101-000000-aaaa"
     assert _start(journal) == "20250101-000000-bbbb"
 
@@ -260,7 +261,7 @@ def test_real_run_ids_are_short_sortable_and_unique(journal: Journal) -> None:
 
 def test_resolve_run_id(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = iter(["20250101-000000-aaaa", "20250101-000000-aabb", "20250101-000001-cccc"])
-    monkeypatch.setattr(journal_module, "_new_run_id", lambda: next(ids))
+    monkeypatch.setattr(encode_module, "new_run_id", lambda: next(ids))
     a, b, c = _start(journal), _start(journal), _start(journal)
 
     assert journal.resolve_run_id(a) == a

@@ -1,5 +1,5 @@
-"""The journal's schema migrations: ordered, named functions that agent/journal.py lists in
-`MIGRATIONS` and applies once each, inside one exclusive transaction.
+"""The journal's schema migrations: ordered, named functions, listed in `MIGRATIONS`, that
+the store (agent/journal/store.py) applies once each, inside one exclusive transaction.
 
 Invariants:
 - A migration never changes after it has shipped; a schema change is a new function.
@@ -11,7 +11,11 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlite_utils
+
+from agent.journal.experience_index import m0006_experience
 
 
 def run_script(db: sqlite_utils.Database, script: str) -> None:
@@ -108,3 +112,32 @@ def m0004_in_flight(db: sqlite_utils.Database) -> None:
         ALTER TABLE file_changes ADD COLUMN state TEXT
         """,
     )
+
+
+def m0005_model_calls(db: sqlite_utils.Database) -> None:
+    # Every model step exactly (agent/journal/trajectory.py): the messages after the ones
+    # the run's previous call had (prefix_len of them; 0: the whole list), the raw reply,
+    # the decoding settings, the model and adapter ids. One row per step that got a reply.
+    run_script(
+        db,
+        """
+        CREATE TABLE model_calls (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
+            step_idx INTEGER NOT NULL, prefix_len INTEGER NOT NULL, messages_json TEXT NOT NULL,
+            messages_sha256 TEXT NOT NULL, reply TEXT NOT NULL, model_id TEXT, adapter_id TEXT,
+            max_tokens INTEGER, temperature REAL, schema_hash TEXT, created_at REAL,
+            UNIQUE (run_id, step_idx)
+        )
+        """,
+    )
+
+
+#: In the order they are applied. Append only: a name, once shipped, never changes.
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", m0001_initial),
+    ("0002_step_sources", m0002_step_sources),
+    ("0003_owner_start", m0003_owner_start),
+    ("0004_in_flight", m0004_in_flight),
+    ("0005_model_calls", m0005_model_calls),
+    ("0006_experience", m0006_experience),
+]

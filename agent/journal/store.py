@@ -1,4 +1,4 @@
-"""The journal: one class owns deskhand's SQLite database.
+"""The journal's store: one class, `Journal`, owns deskhand's SQLite database.
 
 Invariants:
 - WAL mode with synchronous=FULL, and every write method commits before it returns: a
@@ -7,7 +7,7 @@ Invariants:
 - Writes go through one explicit ``BEGIN IMMEDIATE`` transaction per method (`_tx`), in
   plain SQL, so a method's rows land together or not at all whatever sqlite-utils version
   is installed (older ones commit inside their own helpers). sqlite-utils serves the reads.
-- The schema changes only through `MIGRATIONS`, an ordered list of named functions;
+- The schema changes only through `migrations.MIGRATIONS`, ordered named functions;
   applied names are recorded in ``_migrations`` and never run twice, also when several
   processes open a fresh file at once (the migration transaction is exclusive).
 - Rows carry the model id and the hashes of the prompt template and tool specs, so old
@@ -23,6 +23,10 @@ Invariants:
   could not take back its half-done change, keeps its intents. A killed process leaves
   the step 'running' and its intents in place; `file_changes(..., in_flight=True)` returns them
   for `deskhand undo`. ``state`` is NULL on done rows, also on rows older than it.
+- Every model step that got a reply is kept exactly (`record_model_call`, before its
+  action runs): messages, raw reply, decoding settings, model and adapter ids, stored as
+  deltas of the run's previous call (agent/journal/trajectory.py); `trajectory` rebuilds
+  them byte for byte.
 - A `Journal` belongs to the thread that opened it (sqlite3 enforces this); other threads
   and processes open their own `Journal` on the same file.
 
@@ -33,24 +37,30 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import sqlite_utils
 
-from agent import migrations as m
 from agent import procs
+from agent.journal import connect, encode, migrations
+from agent.journal import trajectory as traj
+from agent.journal.records import (
+    FeedbackRecord,
+    JournaledStep,
+    PreferenceRecord,
+    Row,
+    RunRecord,
+    StepRecord,
+)
+from models.base import Completion, Message
 
 log = logging.getLogger(__name__)
-
-Row = dict[str, Any]
 
 INTERRUPTED_MESSAGE = "interrupted: the process ended before the run finished"
 
@@ -59,113 +69,18 @@ class UnknownRun(LookupError):
     """No run (or more than one) matches the id or prefix given."""
 
 
-@dataclass(frozen=True, slots=True)
-class StepRecord:
-    """One step as journaled: what the model proposed, what it cost, what happened."""
-
-    idx: int
-    model_id: str = ""
-    prompt_hash: str = ""
-    prompt_tokens: int = 0
-    tokens_reused: int = 0
-    tokens_evaluated: int = 0
-    completion_tokens: int = 0
-    model_seconds: float = 0.0
-    tool_seconds: float = 0.0
-    thought: str = ""
-    tool: str = ""
-    args: Mapping[str, Any] = field(default_factory=dict)
-    ok: bool = False
-    result_kind: str = ""
-    result_text: str = ""
-    result_data: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-
-# -- migrations (the functions live in agent/migrations.py) --------------------------
-
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
-    ("0001_initial", m.m0001_initial),
-    ("0002_step_sources", m.m0002_step_sources),
-    ("0003_owner_start", m.m0003_owner_start),
-    ("0004_in_flight", m.m0004_in_flight),
-]
-
-
-def _new_run_id() -> str:
-    """Short, and sorted by start time: ``20250131-142502-9f3a``."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
-
-
-_SQLITE_BUSY = 5
-
-
-def _enable_wal(conn: sqlite3.Connection, patience: float = 5.0) -> str:
-    """Switch to WAL; return the journal mode now in force.
-
-    Several processes opening a new file at once race to change its mode, and SQLite
-    answers the losers BUSY at once, without the busy handler, so wait here instead.
-    """
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
-        except sqlite3.OperationalError as exc:
-            # Python 3.10 has no error codes on exceptions: wait for any, within patience.
-            busy = getattr(exc, "sqlite_errorcode", _SQLITE_BUSY) == _SQLITE_BUSY
-            if not busy or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
-def _dumps(value: Mapping[str, Any] | Sequence[Any]) -> str:
-    # default=str: a Path or datetime in a result's data is recorded, not a crash mid-run.
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-def _insert_sql(table: str, row: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    # Table and column names come from this module, never from callers' data.
-    marks = ", ".join("?" * len(row))
-    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
-
-
-def _step_row(run_id: str, step: StepRecord) -> dict[str, Any]:
-    row: dict[str, Any] = {"run_id": run_id}
-    row.update((f.name, getattr(step, f.name)) for f in fields(StepRecord))
-    row["ok"] = int(step.ok)
-    row["args_json"] = _dumps(dict(row.pop("args")))
-    row["result_json"] = _dumps(dict(row.pop("result_data")))
-    row["created_at"] = time.time()
-    return row
-
-
-def _change_row(run_id: str, step_idx: int, change: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "step_idx": step_idx,
-        "op": str(change["op"]),
-        "change_json": _dumps(dict(change)),
-        "created_at": time.time(),
-    }
-
-
 class Journal:
     """The SQLite journal. Use it from one thread; other processes may open the same file."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: sqlite3 never opens transactions on its own; `_tx` does.
-        conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None)
+        conn = connect.open_db(self.path)
         try:
-            conn.execute("PRAGMA busy_timeout=5000")
-            mode = _enable_wal(conn)
-            if str(mode).lower() != "wal":
-                log.warning("journal %s: WAL unavailable, journal_mode is %s", self.path, mode)
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
             self._conn = conn
             self.db = sqlite_utils.Database(conn)
+            #: run id -> the messages of its last recorded model call (see record_model_call)
+            self._last_call: dict[str, tuple[Message, ...]] = {}
             self._migrate()
         except BaseException:
             conn.close()
@@ -209,7 +124,7 @@ class Journal:
         return int(cur.lastrowid or 0)
 
     def _insert(self, table: str, **values: Any) -> int:
-        return self._write(*_insert_sql(table, {**values, "created_at": time.time()}))
+        return self._write(*encode.insert_sql(table, {**values, "created_at": time.time()}))
 
     def _rows(self, sql: str, params: Sequence[Any], decode: Mapping[str, str] = {}) -> list[Row]:
         """Query rows; each JSON column in `decode` is replaced by its decoded value."""
@@ -225,7 +140,7 @@ class Journal:
                 "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)"
             )
             done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
-            for name, migrate in MIGRATIONS:
+            for name, migrate in migrations.MIGRATIONS:
                 if name in done:
                     continue
                 migrate(self.db)
@@ -264,9 +179,9 @@ class Journal:
             "started_at": time.time(),
         }
         while True:
-            run_id = _new_run_id()
+            run_id = encode.new_run_id()
             try:
-                self._write(*_insert_sql("runs", {"id": run_id, **row}))
+                self._write(*encode.insert_sql("runs", {"id": run_id, **row}))
             except sqlite3.IntegrityError:
                 if self.run(run_id) is None:  # not an id collision: a real constraint failed
                     raise
@@ -296,8 +211,9 @@ class Journal:
             conn.execute(
                 "INSERT OR REPLACE INTO outcomes (run_id, outcome, checks_json, created_at)"
                 " VALUES (?, ?, ?, ?)",
-                (run_id, outcome, _dumps([dict(c) for c in checks or ()]), now),
+                (run_id, outcome, encode.dumps([dict(c) for c in checks or ()]), now),
             )
+        self._last_call.pop(run_id, None)
         log.debug("run %s finished: %s", run_id, outcome)
 
     def set_step_sources(self, run_id: str, *, replayed: int) -> None:
@@ -342,6 +258,15 @@ class Journal:
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
         return rows[0] if rows else None
 
+    def run_records(self, limit: int = 50) -> list[RunRecord]:
+        """`runs`, typed."""
+        return [RunRecord.from_row(row) for row in self.runs(limit)]
+
+    def run_record(self, run_id: str) -> RunRecord | None:
+        """`run`, typed."""
+        row = self.run(run_id)
+        return None if row is None else RunRecord.from_row(row)
+
     def resolve_run_id(self, prefix: str) -> str:
         """The run whose id is `prefix`, or the only one whose id starts with it."""
         if not prefix:
@@ -366,10 +291,10 @@ class Journal:
 
     def begin_step(self, run_id: str, step: StepRecord) -> None:
         """Commit a step as 'running' before its tool runs; `record_step` completes it."""
-        row = _step_row(run_id, step)
+        row = encode.step_row(run_id, step)
         row.update(state="running", result_kind="running")
         with self._tx() as conn:
-            conn.execute(*_insert_sql("steps", row))
+            conn.execute(*encode.insert_sql("steps", row))
             conn.execute("UPDATE runs SET steps = steps + 1 WHERE id = ?", (run_id,))
 
     def record_intents(
@@ -378,8 +303,8 @@ class Journal:
         """Commit the undo records of changes about to be made, as intents of the step."""
         with self._tx() as conn:
             for change in changes:
-                row = {**_change_row(run_id, step_idx, change), "state": "intent"}
-                conn.execute(*_insert_sql("file_changes", row))
+                row = {**encode.change_row(run_id, step_idx, change), "state": "intent"}
+                conn.execute(*encode.insert_sql("file_changes", row))
 
     def record_step(
         self,
@@ -393,7 +318,7 @@ class Journal:
         the run, counted on the run), with its final file `changes`. When the action
         `settled` (it ended, having finished or taken back what it half did) these replace
         its intents; otherwise the intents stay, in flight. One transaction."""
-        row = _step_row(run_id, step)
+        row = encode.step_row(run_id, step)
         with self._tx() as conn:
             sets = ", ".join(f"{k} = ?" for k in row)
             cur = conn.execute(
@@ -402,7 +327,7 @@ class Journal:
                 (*row.values(), run_id, step.idx),
             )
             if cur.rowcount == 0:
-                conn.execute(*_insert_sql("steps", row))
+                conn.execute(*encode.insert_sql("steps", row))
                 conn.execute("UPDATE runs SET steps = steps + 1 WHERE id = ?", (run_id,))
             if settled:
                 conn.execute(
@@ -411,7 +336,9 @@ class Journal:
                     (run_id, step.idx),
                 )
             for change in changes:
-                conn.execute(*_insert_sql("file_changes", _change_row(run_id, step.idx, change)))
+                conn.execute(
+                    *encode.insert_sql("file_changes", encode.change_row(run_id, step.idx, change))
+                )
 
     def steps(self, run_id: str) -> list[Row]:
         """The run's steps by idx; ``args`` and ``result_data`` decoded, ``ok`` a bool."""
@@ -420,6 +347,51 @@ class Journal:
         for row in rows:
             row["ok"] = bool(row["ok"])
         return rows
+
+    def step_records(self, run_id: str) -> list[JournaledStep]:
+        """The run's steps by idx, typed."""
+        sql = "SELECT * FROM steps WHERE run_id = ? ORDER BY idx"
+        return [JournaledStep.from_row(row) for row in self.db.query(sql, [run_id])]
+
+    # -- model calls: every model step exactly (agent/journal/trajectory.py) -----------
+
+    def record_model_call(
+        self,
+        run_id: str,
+        step: int,
+        messages: Sequence[Message],
+        reply: Completion,
+        *,
+        schema: Mapping[str, Any] | None,
+        max_tokens: int,
+    ) -> None:
+        """Keep what the model was given for `step` and what it replied, committed before
+        the step's action runs: the messages after the run's previous call when they
+        extend it (the transcript is append-only), else all of them."""
+        previous = self._last_call.get(run_id)
+        if previous is None:
+            steps = self.trajectory(run_id).steps
+            previous = steps[-1].messages if steps else None
+        decoding = traj.Decoding(max_tokens, reply.temperature, traj.schema_hash(schema))
+        row = traj.call_row(
+            previous,
+            messages,
+            reply=reply.text,
+            model_id=reply.model_id,
+            adapter_id=reply.adapter_id,
+            decoding=decoding,
+        )
+        if previous is not None and row["prefix_len"] == 0:
+            log.debug("run %s step %d: messages kept whole (not an extension)", run_id, step)
+        row = {"run_id": run_id, "step_idx": step, **row, "created_at": time.time()}
+        self._write(*encode.insert_sql("model_calls", row))
+        self._last_call[run_id] = tuple(messages)
+
+    def trajectory(self, run_id: str) -> traj.Trajectory:
+        """Every journaled model step of the run, rebuilt exactly (no steps for runs
+        journaled before model calls were kept); `BrokenTrajectory` if rows disagree."""
+        sql = "SELECT * FROM model_calls WHERE run_id = ? ORDER BY id"
+        return traj.rebuild(run_id, self.db.query(sql, [run_id]))
 
     def record_approval(
         self,
@@ -451,7 +423,7 @@ class Journal:
     def record_event(
         self, run_id: str, kind: str, detail: Mapping[str, Any], step_idx: int | None = None
     ) -> None:
-        detail_json = _dumps(dict(detail))
+        detail_json = encode.dumps(dict(detail))
         self._insert("events", run_id=run_id, step_idx=step_idx, kind=kind, detail_json=detail_json)
 
     def events(self, run_id: str) -> list[Row]:
@@ -461,7 +433,9 @@ class Journal:
 
     def record_file_change(self, run_id: str, step_idx: int, change: Mapping[str, Any]) -> int:
         """Record what `deskhand undo` needs to reverse one change; return its id."""
-        return self._write(*_insert_sql("file_changes", _change_row(run_id, step_idx, change)))
+        return self._write(
+            *encode.insert_sql("file_changes", encode.change_row(run_id, step_idx, change))
+        )
 
     def file_changes(self, run_id: str, *, in_flight: bool = False) -> list[Row]:
         """The run's file changes, oldest first, ``change`` decoded; with `in_flight`,
@@ -488,6 +462,17 @@ class Journal:
 
     def feedback(self, run_id: str) -> list[Row]:
         return list(self.db.query("SELECT * FROM feedback WHERE run_id = ? ORDER BY id", [run_id]))
+
+    def feedback_records(self, run_id: str) -> list[FeedbackRecord]:
+        """`feedback`, typed."""
+        return [FeedbackRecord.from_row(row) for row in self.feedback(run_id)]
+
+    def preference_records(self, run_id: str | None = None) -> list[PreferenceRecord]:
+        """Every preference, oldest first; with `run_id`, those naming that run."""
+        where = "" if run_id is None else " WHERE ? IN (better_run_id, worse_run_id)"
+        sql = f"SELECT * FROM preferences{where} ORDER BY id"
+        rows = self.db.query(sql, [] if run_id is None else [run_id])
+        return [PreferenceRecord.from_row(row) for row in rows]
 
     def add_preference(self, better_run_id: str, worse_run_id: str, note: str = "") -> int:
         """Record that one run did the job better than another."""
