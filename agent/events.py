@@ -2,11 +2,11 @@
 them into signals, tests assert on them. The journal is written by the engine itself,
 not by consumers of these events, so a run is recorded whoever watches it.
 
-A run yields: RunStarted, then per step StepStarted, ActionProposed, [ApprovalNeeded,
-ApprovalAnswered], ActionFinished (and ModelSwitched whenever the router changes model),
-and finally RunFinished, also when the run failed or the user stopped it. Two endings
-yield no RunFinished: the consumer closing the generator, and an error in our own code
-(which propagates); both are still journaled as the run's outcome.
+A run yields: RunStarted, [ExperienceUsed], then per step StepStarted, ActionProposed,
+[ApprovalNeeded, ApprovalAnswered], ActionFinished (and ModelSwitched whenever the router
+changes model), and finally RunFinished, also when the run failed or the user stopped it.
+Two endings yield no RunFinished: the consumer closing the generator, and an error in our
+own code (which propagates); both are still journaled as the run's outcome.
 
 A task-file run (agent/taskrun.py) is one run too: its fixed steps yield the same step
 events with an empty model id; SubgoalStarted marks where the model takes over (an
@@ -33,6 +33,16 @@ class RunStarted:
     model_id: str
     workspace: str
     tools: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperienceUsed:
+    """Past runs of the user's were given to the model as worked examples (right after
+    RunStarted; agent/experience.py)."""
+
+    run_id: str
+    runs: tuple[str, ...]
+    goals: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +129,7 @@ class RunFinished:
 
 Event = (
     RunStarted
+    | ExperienceUsed
     | StepStarted
     | ActionProposed
     | ApprovalNeeded

@@ -60,8 +60,12 @@ class ModelSettings(_Section):
     #: segfaults in llama.cpp 0.3.36 on AMX CPUs; the model runs in its own process either way.
     cpu_repack: bool = False
     #: A GGUF LoRA adapter (from `deskhand train`, or models/adapters/) applied to local
-    #: GGUF models; None: the bare model.
+    #: GGUF models; None: the embedded model gets deskhand's shipped adapter
+    #: (models.adapter_meta.EMBEDDED_ADAPTER), other GGUF models run bare.
     adapter: Path | None = None
+    #: False: no adapter at all, every local model runs as its bare base (as
+    #: ``deskhand run --no-adapter`` does for one run).
+    use_adapter: bool = True
     remotes: list[RemoteModel] = Field(default_factory=list)
     #: Name of the remote used as fallback; remote use is off until this is set.
     fallback: str | None = None
@@ -108,6 +112,14 @@ class HotkeySettings(_Section):
     stop: str = Field(default="<ctrl>+<alt>+<shift>+x", min_length=1)
 
 
+class MemorySettings(_Section):
+    """The user's past runs as worked examples for new ones (agent/experience.py)."""
+
+    enabled: bool = True
+    #: How many past runs one run is shown at most (each costs prompt tokens every step).
+    runs: int = Field(default=2, ge=0, le=4)
+
+
 class Settings(_Section):
     home: Path
     config_dir: Path
@@ -132,6 +144,7 @@ class Settings(_Section):
     watch_allow: list[str] = Field(default_factory=list)
     #: Saved *.task.yaml files here are offered by the command palette.
     tasks_folder: Path | None = None
+    memory: MemorySettings = Field(default_factory=MemorySettings)
 
     @property
     def journal_path(self) -> Path:
@@ -155,6 +168,12 @@ class Settings(_Section):
         data (journal, undo store, screenshots) and cache, and the user's trash."""
         folders = (self.config_dir, self.data_dir, self.cache_dir, self.trash_dir)
         return tuple(f for f in folders if f is not None)
+
+
+def without_adapter(settings: Settings) -> Settings:
+    """`settings` with every local model running bare (``deskhand run --no-adapter``)."""
+    model = settings.model.model_copy(update={"use_adapter": False})
+    return settings.model_copy(update={"model": model})
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:

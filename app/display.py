@@ -23,12 +23,14 @@ from agent.events import (
     ApprovalNeeded,
     ChecksFinished,
     Event,
+    ExperienceUsed,
     ModelSwitched,
     RunFinished,
     RunStarted,
     StepStarted,
     SubgoalStarted,
 )
+from app.timeline import experience_text
 
 _OUTCOME_STYLE = {"success": "green", "failed": "red", "stopped": "yellow", "error": "red"}
 
@@ -58,6 +60,8 @@ class LiveDisplay:
                 f"[bold]run {event.run_id}[/] · model {escape(event.model_id)} · "
                 f"workspace {escape(event.workspace)}"
             )
+        elif isinstance(event, ExperienceUsed):
+            c.print(f"[dim]{escape(experience_text(event))}[/]")
         elif isinstance(event, StepStarted):
             self._status = c.status(f"step {event.step}: thinking…")
             self._status.start()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from agent.events import Event
+    from agent.events import Event, ExperienceUsed
 
 LineKind = Literal["run", "thought", "action", "result", "failure", "approval", "note", "end"]
 
@@ -36,6 +36,13 @@ def action_text(tool: str, args: Mapping[str, Any]) -> str:
     return f"→ {tool} {short(json.dumps(dict(args), ensure_ascii=False), 160)}"
 
 
+def experience_text(event: ExperienceUsed) -> str:
+    """``using 2 past runs: 20250131-142502-9f3a “rename draft.txt”, ...``"""
+    runs = ", ".join(f"{r} “{short(g, 50)}”" for r, g in zip(event.runs, event.goals, strict=True))
+    noun = "past run" if len(event.runs) == 1 else "past runs"
+    return f"using {len(event.runs)} {noun}: {runs}"
+
+
 def event_lines(event: Event) -> list[Line]:
     """What the live view adds for one event (StepStarted adds nothing: the status line
     says "thinking" instead)."""
@@ -45,6 +52,7 @@ def event_lines(event: Event) -> list[Line]:
         ApprovalAnswered,
         ApprovalNeeded,
         ChecksFinished,
+        ExperienceUsed,
         ModelSwitched,
         RunFinished,
         RunStarted,
@@ -53,6 +61,8 @@ def event_lines(event: Event) -> list[Line]:
 
     if isinstance(event, RunStarted):
         return [Line("run", f"run {event.run_id} · {event.model_id}")]
+    if isinstance(event, ExperienceUsed):
+        return [Line("note", experience_text(event))]
     if isinstance(event, ActionProposed):
         lines = [Line("action", action_text(event.tool, event.args), event.step)]
         if event.thought:
