@@ -1,6 +1,6 @@
 """Checks on the end state of a task-file run: they decide its outcome.
 
-Each check of a `TaskFile` (agent/taskfile.py) becomes one `CheckResult`: its kind,
+Each check of a `TaskFile` (agent/taskfile/) becomes one `CheckResult`: its kind,
 whether it held, and one line saying why. The kinds:
 
     file_exists          the path exists (a file or a folder)

@@ -11,7 +11,7 @@ Invariants:
 - The rules are `assemble.permission_rules` (own files, configured denials, grants), plus
   the start page's site when the request names one, so every goal run keeps the caps.
 - A start page is opened before the run and is part of it: it is journaled with the run
-  (`agent.recorder.noting_start_page`), so `deskhand save` of any goal run that started on
+  (`agent.taskfile.from_run.noting_start_page`), so `deskhand save` of any goal run that started on
   a page replays it from that page.
 - What it starts (the browser) is ended by `PreparedGoal.close`, which the caller calls
   however the run ends; when preparing fails, nothing is left started.
@@ -33,9 +33,9 @@ from agent.events import Event
 from agent.journal import Journal
 from agent.loop import Engine, run
 from agent.policy import Rule
-from agent.recorder import noting_start_page
 from agent.settings import Settings
 from agent.task import Limits, Task
+from agent.taskfile.from_run import noting_start_page
 from models.router import ModelRouter
 from tools.base import ToolFailure
 

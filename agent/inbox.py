@@ -76,8 +76,7 @@ from agent.claims import (
 )
 from agent.events import Event, RunStarted
 from agent.settle import Settler
-from agent.taskfile import load_task_file
-from agent.taskyaml import TaskFileError
+from agent.taskfile import TaskFileError, load_task_file
 
 log = logging.getLogger(__name__)
 

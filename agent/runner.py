@@ -49,12 +49,13 @@ from agent.task import Limits
 from agent.taskfile import (
     AgentStep,
     PageContains,
+    Problem,
     TaskFile,
+    TaskFileError,
     ToolStep,
     load_task_file,
 )
 from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, expects_element, run_task
-from agent.taskyaml import Problem, TaskFileError
 from models.router import ModelRouter
 from tools import placeholders
 from tools.registry import Registry

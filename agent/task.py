@@ -2,7 +2,7 @@
 
 ``deskhand run "goal"`` (app/cli.py) and the palette (app/qt/worker.py) build a Task and
 hand it to `agent.loop.run`, which only reads it. A task file is not a Task: it is loaded
-by agent/taskfile.py and run as an `agent.taskrun.TaskRun`, which takes the same
+by agent/taskfile/ and run as an `agent.taskrun.TaskRun`, which takes the same
 `Limits`.
 """
 

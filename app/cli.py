@@ -26,11 +26,10 @@ from agent.assemble import BadInput
 from agent.events import Event, RunFinished
 from agent.goalrun import GoalRequest, plan_goal
 from agent.journal import Journal, UnknownRun
-from agent.recorder import SaveError, save_run
 from agent.runner import TaskReport, check_steps, run_task_path, task_tools
 from agent.settings import Settings, is_interactive
-from agent.taskfile import TaskFile, load_task_file
-from agent.taskyaml import TaskFileError
+from agent.taskfile import TaskFile, TaskFileError, load_task_file
+from agent.taskfile.from_run import SaveError, save_run
 from app.approver import TerminalApprover
 from app.common import err, fail, set_pairs, settings_or_fail
 from app.display import LiveDisplay, event_json, runs_table, show_run

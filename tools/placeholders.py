@@ -1,8 +1,8 @@
 """Placeholders: the one grammar for ``{{ ... }}`` in task files, tool arguments and results.
 
 Every regular expression for a placeholder, the one walk over argument trees and the one
-secret resolve live here; task files (agent/taskfile.py), task runs (agent/taskrun.py),
-the runner's step checks (agent/runner.py), the recorder (agent/recorder.py), the browser
+secret resolve live here; task files (agent/taskfile/), task runs (agent/taskrun.py),
+the runner's step checks (agent/runner.py), the recorder (agent/taskfile/from_run.py), the browser
 and GUI tools and the redactor all use them. It sits in the tools layer so both the tools
 and the agent can import it.
 

@@ -269,9 +269,8 @@ class EngineWorker:
     def _run_task_file(self, command: _TaskFile) -> None:
         from agent.assemble import BadInput
         from agent.runner import prepare
-        from agent.taskfile import load_task_file
+        from agent.taskfile import TaskFileError, load_task_file
         from agent.taskrun import run_task
-        from agent.taskyaml import TaskFileError
 
         s = self._settings
         self._arm_stop(command.seq)

@@ -179,7 +179,7 @@ def test_a_palette_run_that_started_on_a_page_saves_as_a_task_that_opens_it_firs
     """The palette prepares its goal runs as the CLI does (agent.goalrun): the start page
     is journaled with the run, so `deskhand save` replays from it (it could not before)."""
     from agent.journal import Journal
-    from agent.recorder import save_run
+    from agent.taskfile.from_run import save_run
 
     headless = settings.model_copy(
         update={"browser": settings.browser.model_copy(update={"headless": True})}

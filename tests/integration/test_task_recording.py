@@ -22,9 +22,9 @@ from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.journal import Journal
 from agent.loop import Engine, run
-from agent.recorder import noting_start_page
 from agent.settings import load_settings
 from agent.task import Limits, Task
+from agent.taskfile.from_run import noting_start_page
 from models.base import Message
 from models.router import FallbackPolicy, ModelRouter
 from models.scripted import ScriptedModel

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.recorder import _substitute
 from agent.taskfile import parse_task_text
+from agent.taskfile.lift_inputs import substitute
 from tools import placeholders as ph
 from tools.placeholders import Reference
 
@@ -111,5 +111,5 @@ def test_the_recorder_substitutes_through_the_same_walk() -> None:
     import re
 
     tree = {"path": "reports/x.md", "list": ["reports/x.md", 1]}
-    out = _substitute(tree, re.compile(re.escape("reports/x.md")), ph.input_placeholder("p"))
+    out = substitute(tree, re.compile(re.escape("reports/x.md")), ph.input_placeholder("p"))
     assert out == {"path": "{{ inputs.p }}", "list": ["{{ inputs.p }}", 1]}

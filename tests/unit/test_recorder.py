@@ -13,11 +13,11 @@ from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.journal import Journal
 from agent.loop import Engine, run
-from agent.recorder import SaveError, save_run, task_from_run
 from agent.runner import run_task_path
 from agent.settings import Settings, load_settings
 from agent.task import Task
 from agent.taskfile import parse_task_text
+from agent.taskfile.from_run import SaveError, save_run, task_from_run
 from models.router import FallbackPolicy, ModelRouter
 from models.scripted import ScriptedModel
 

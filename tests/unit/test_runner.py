@@ -25,9 +25,8 @@ from agent.events import (
 from agent.journal import Journal
 from agent.runner import TaskReport, drive, prepare, run_task_path
 from agent.settings import Settings, load_settings
-from agent.taskfile import parse_task_text
+from agent.taskfile import TaskFileError, parse_task_text
 from agent.taskrun import TaskRun, run_task
-from agent.taskyaml import TaskFileError
 from models.router import FallbackPolicy, ModelRouter
 from models.scripted import Reply, ScriptedModel
 

@@ -23,13 +23,13 @@ from agent.taskfile import (
     AgentStep,
     CommandExitsZero,
     TaskFile,
+    TaskFileError,
     ToolStep,
     convert_input,
     load_task_file,
     parse_task_text,
     task_file_json_schema,
 )
-from agent.taskyaml import TaskFileError
 from tools.base import Effect
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "tasks"

@@ -1,7 +1,7 @@
 """Reading a task file's YAML with the line of every value, and the one-line errors.
 
 `read_yaml` turns text into plain values (dicts, lists, scalars) plus the 1-based line of
-every path in the document, so that agent/taskfile.py can point a schema error at the
+every path in the document, so that agent/taskfile/ can point a schema error at the
 key that holds the bad value. It is a safe, bounded reader for files from anywhere (the
 watched inbox): duplicate keys, merge keys, non-standard tags, alias cycles, nesting
 deeper than `MAX_DEPTH` and alias bombs (more than `MAX_NODES` values) are refused with

@@ -44,7 +44,7 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +53,10 @@ import yaml
 
 from agent.events import Event, RunStarted
 from agent.journal import Journal, Row, UnknownRun
-from agent.taskfile import parse_task_text
+from agent.taskfile import TaskFileError, parse_task_text
+from agent.taskfile.end_state import end_state_checks, shown_path
+from agent.taskfile.lift_inputs import lift, web_inputs
 from agent.taskrun import FALLBACK_MAX_STEPS
-from agent.taskyaml import TaskFileError
 from tools import placeholders
 from tools.atomic_write import write_atomic
 from tools.browser.urls import host_of
@@ -68,19 +69,7 @@ READ_ONLY = frozenset({"fs.read", "screen.capture", "agent.finish"})
 BROWSER_READS_KEPT = frozenset({"browser.wait_for_text", "browser.scroll", "browser.switch_tab"})
 #: The journal event that names the page a run started on (``deskhand run --start-url``).
 START_PAGE_EVENT = "start_page"
-_URL = re.compile(r"(?<![\w/.\-])(https?://[^\s\"'<>“”]+)")
 _OBSERVED = re.compile(r'^\[(\d+)\] ([\w-]+) ("(?:[^"\\]|\\.)*")', re.MULTILINE)
-_ARG_NAMES = {"content": "text"}
-_PATH_ARGS = frozenset({"path", "source", "destination"})
-_GLOB_CHARS = re.compile(r"[*?\[\]]")
-_BOUNDARY_BEFORE = r"(?<![\w.\-{])"
-_BOUNDARY_AFTER = r"(?![\w\-}])"
-_CANDIDATES = (
-    _URL,
-    re.compile(r"(?:^|(?<=[\s(]))[\"“']([^\"“”'\n]{1,80})[\"”'](?=$|[\s.,;:!?)])"),
-    re.compile(r"(?<![\w/.\-])((?:[\w.\-]+/)+[\w.\-]*|[\w\-]+\.[A-Za-z0-9]{1,5})(?![\w/])"),
-    re.compile(r"\b(?:named|called)\s+([\w.\-]+)"),
-)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -151,8 +140,8 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
             [{"tool": "browser.open", "args": {"url": start}}, *steps],
         )
     by_idx = {s["idx"]: s for s in all_steps}
-    checks = _checks(journal.file_changes(rid), by_idx, root) + _page_checks(steps)
-    inputs = _lift(str(run.get("goal") or ""), steps, checks)
+    checks = end_state_checks(journal.file_changes(rid), by_idx, root) + _page_checks(steps)
+    inputs = lift(str(run.get("goal") or ""), steps, checks)
     document: dict[str, Any] = {
         "name": name or f"Replay of run {rid}",
         "description": f"Saved from run {rid}: {run.get('goal') or ''}".strip(),
@@ -160,7 +149,7 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
     if inputs:
         document["inputs"] = inputs
     grants = _permissions(approvals, {s["idx"] for s in kept}, root, start)
-    document["permissions"] = _web_inputs(grants, inputs)
+    document["permissions"] = web_inputs(grants, inputs)
     secrets = sorted(
         {name for step in steps for t in placeholders.texts(step) for name in secret_names(t)}
     )
@@ -225,14 +214,6 @@ def _relative(value: Any, root: Path) -> Any:
     return placeholders.walk(value, relative)
 
 
-def _shown(path: str, root: Path) -> str | None:
-    """A journaled absolute path as the task file names it; None outside the workspace."""
-    p = Path(path)
-    if p == root or not p.is_relative_to(root):
-        return None
-    return p.relative_to(root).as_posix()
-
-
 def _changes_something(step: Row, capability: str | None) -> bool:
     if not step["ok"] or step["tool"] == "finish":
         return False
@@ -258,30 +239,12 @@ def _permissions(
         if capability.startswith("browser.") and capability != "browser.secret":
             scope = scope.split(" ", 1)[0]
         else:
-            rel = _shown(scope, root)
+            rel = shown_path(scope, root)
             scope = glob.escape(rel) if rel else scope
         grant = f"{capability}:{scope}"
         if grant not in grants:
             grants.append(grant)
     return grants
-
-
-def _web_inputs(grants: list[str], inputs: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """A browser grant for the host of a lifted URL input names that input instead, so
-    ``--set url=...`` takes the whole task to another site (agent/taskfile.py)."""
-    hosts = {
-        host_of(str(spec["default"])): name
-        for name, spec in inputs.items()
-        if _URL.fullmatch(str(spec["default"]))
-    }
-    out = []
-    for grant in grants:
-        capability, _, scope = grant.partition(":")
-        host, space, rest = scope.partition(" ")
-        if capability.startswith("browser.") and host in hosts:
-            grant = f"{capability}:{placeholders.input_placeholder(hosts[host])}{space}{rest}"
-        out.append(grant)
-    return out
 
 
 # -- browser steps: outputs, expected elements, the start page ------------------------------
@@ -385,154 +348,3 @@ def _page_checks(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     if browser and browser[-1]["tool"] == "browser.wait_for_text":
         return [{"kind": "page_contains", "text": browser[-1]["args"]["text"]}]
     return []
-
-
-# -- checks: the end state, folded from the file changes ----------------------------------
-
-
-def _checks(changes: Sequence[Row], steps: Mapping[int, Row], root: Path) -> list[dict[str, Any]]:
-    exists: dict[str, bool] = {}
-    text: dict[str, str] = {}
-    created: set[str] = set()
-    for row in changes:
-        change = row["change"]
-        op = change.get("op")
-        if op in ("create_file", "modify_file", "make_folder", "copy"):
-            path = str(change["path"])
-            exists[path] = True
-            if op != "modify_file":
-                created.add(path)
-            if op in ("create_file", "modify_file"):
-                _note_text(text, path, steps.get(row["step_idx"]))
-        elif op == "move":
-            source, dest = str(change["source"]), str(change["destination"])
-            for old in [p for p in exists if p == source or p.startswith(source + "/")]:
-                new = dest + old[len(source) :]
-                exists[new] = exists.pop(old)
-                if old in text:
-                    text[new] = text.pop(old)
-            exists[source] = False
-            exists[dest] = True
-            created.add(dest)
-        elif op == "delete":
-            gone = str(change["path"])
-            for old in [p for p in exists if p.startswith(gone + "/")]:
-                del exists[old]
-                text.pop(old, None)
-            exists[gone] = False
-            text.pop(gone, None)
-    return _as_checks(exists, text, created, root)
-
-
-def _note_text(text: dict[str, str], path: str, step: Row | None) -> None:
-    """Remember a line the file holds after `step` wrote its ``content`` argument.
-
-    A write replaces the file's text; an append keeps what was there, so an earlier
-    line still holds. A step without text content leaves nothing checkable."""
-    args = step.get("args", {}) if step else {}
-    line = _first_line(args.get("content") if isinstance(args, dict) else None)
-    appended = step is not None and "append" in str(step.get("tool", ""))
-    if appended and path in text:
-        return
-    if line:
-        text[path] = line
-    else:
-        text.pop(path, None)
-
-
-def _first_line(content: Any) -> str:
-    if not isinstance(content, str):
-        return ""
-    line = next((ln.strip() for ln in content.splitlines() if ln.strip()), "")
-    return line if 0 < len(line) <= 120 and "{{" not in line else ""
-
-
-def _as_checks(
-    exists: Mapping[str, bool], text: Mapping[str, str], created: set[str], root: Path
-) -> list[dict[str, Any]]:
-    present = [p for p, there in exists.items() if there]
-    checks: list[dict[str, Any]] = []
-    for path in present:
-        rel = _shown(path, root)
-        if rel is None:
-            continue
-        if path in text:
-            checks.append({"kind": "file_contains", "path": rel, "text": text[path]})
-        elif not any(other.startswith(path + "/") for other in present):
-            checks.append({"kind": "file_exists", "path": rel})
-    for path, there in exists.items():
-        rel = _shown(path, root)
-        if not there and path not in created and rel is not None:
-            checks.append({"kind": "count_matching", "pattern": glob.escape(rel), "equals": 0})
-    return checks
-
-
-# -- inputs: literals of the goal that the steps use ----------------------------------------
-
-
-def _lift(
-    goal: str, steps: list[dict[str, Any]], checks: list[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """Replace goal literals found in the steps' arguments by input placeholders (in
-    place, in `steps` and `checks`); return the inputs' specs."""
-    found: list[str] = []
-    for pattern in _CANDIDATES:
-        for match in pattern.finditer(goal):
-            value = next(g for g in match.groups() if g is not None).rstrip(".,;:!?)")
-            if _liftable(value) and value not in found:
-                found.append(value)
-    inputs: dict[str, dict[str, Any]] = {}
-    for value in sorted(found, key=len, reverse=True):
-        regex = re.compile(_BOUNDARY_BEFORE + re.escape(value) + _BOUNDARY_AFTER)
-        where = _first_use(regex, steps)
-        if where is None:
-            continue
-        key, whole = where
-        name = _input_name(key, value, whole, inputs)
-        placeholder = placeholders.input_placeholder(name)
-        for step in steps:
-            step["args"] = _substitute(step["args"], regex, placeholder)
-        for check in checks:
-            for field in ("path", "text", "pattern"):
-                if field in check:
-                    check[field] = _substitute(check[field], regex, placeholder)
-        url = _URL.fullmatch(value) is not None
-        kind = "path" if not url and ("/" in value or key in _PATH_ARGS) else "str"
-        inputs[name] = {"type": kind, "default": value, "description": "from the recorded goal"}
-    return inputs
-
-
-def _liftable(value: str) -> bool:
-    return (
-        bool(value.strip("./ "))
-        and "{{" not in value
-        and "}}" not in value
-        and value.isprintable()
-        and not _GLOB_CHARS.search(value)
-    )
-
-
-def _first_use(regex: re.Pattern[str], steps: list[dict[str, Any]]) -> tuple[str, bool] | None:
-    for step in steps:
-        for key, arg in step["args"].items():
-            if isinstance(arg, str) and regex.search(arg):
-                return key, regex.fullmatch(arg) is not None
-    return None
-
-
-def _input_name(key: str, value: str, whole: bool, taken: Mapping[str, Any]) -> str:
-    if key in _PATH_ARGS:
-        base = "file" if "." in value.rsplit("/", 1)[-1] else "folder"
-    elif whole:
-        base = _ARG_NAMES.get(key, key)
-    else:
-        base = "text"
-    base = re.sub(r"\W", "_", base) or "value"
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}_{n}", n + 1
-    return name
-
-
-def _substitute(value: Any, regex: re.Pattern[str], placeholder: str) -> Any:
-    return placeholders.walk(value, lambda text, _path: regex.sub(lambda _: placeholder, text))
