@@ -12,6 +12,16 @@ Invariants:
   token ids that were generated, not re-tokenized: a constrained reply is fed in pieces
   (`{"` then `thought`...) whose ids differ from the canonical tokenization of the same
   text, and re-tokenizing would end the shared prefix at the start of the last reply.
+  The spliced prompt spells the same text as the templated transcript, for every family:
+  a template that trims messages (Llama 3, Gemma) gets a reply spliced only when it has
+  no outer whitespace, and text inside a reply is tokenized without the space that a
+  SentencePiece vocabulary (Phi, Llama 2) puts before the start of a text.
+- The chat template is the model file's own; a file without one gets its family's,
+  recognised by the vocabulary (`models.chatformat`), and each conversation is fitted to
+  what the template accepts (a system role, alternating turns). The prompt starts with
+  BOS when the vocabulary asks for one and the template did not write it.
+- Stop tokens: every end-of-generation token of the vocabulary, eos, eot, and the token
+  the template writes after an assistant message (`stop_tokens`).
 - With a schema, the reply is produced by `models.constrained` (we write the JSON
   structure, the model fills in values), so it always parses; without one, greedy
   decoding until an end-of-generation token.
@@ -31,6 +41,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import re
 import threading
@@ -38,13 +49,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import llama_cpp
 import numpy as np
 import numpy.typing as npt
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+from models import chatformat
+from models.adapter_meta import prompt_style
 from models.base import (
     Completion,
     ContextOverflow,
@@ -62,16 +75,10 @@ from models.threads import ThreadBudget, usable_cores
 
 log = logging.getLogger(__name__)
 
-#: A template for GGUF files that carry none (ChatML, which most small instruct models use).
-_CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
 #: How many recent replies keep their generated token ids (see `prompt_tokens`).
 _REPLY_MEMO_SIZE = 64
 _MARKER = re.compile("\x00reply(\\d+)\x00")
+_FILE_TEMPLATE = "the model file's"
 
 
 def gpu_offload_supported() -> bool:
@@ -164,12 +171,18 @@ class LlamaCppModel:
         self.threads = threads
         self._model_id = model_id or self._path.stem
         self._n_vocab = self._llm.n_vocab()
-        self._formatter = self._make_formatter()
-        self._pieces = [self._llm.detokenize([i]) for i in range(self._n_vocab)]
+        self._pieces = [self._token_piece(i) for i in range(self._n_vocab)]
         self._masks = VocabMasks.from_pieces(self._pieces)
-        self._eog = {
-            i for i in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab(), i)
-        }
+        #: Where the chat template came from (the file, or the family's; see chatformat).
+        self.chat_template = self._load_template()
+        self._traits = chatformat.probe(self._render)
+        self._bos_text = self._special_text(llama_cpp.llama_vocab_bos(self._vocab()))
+        self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab())) and bool(
+            self._bos_text
+        )
+        self._eog = self._stop_tokens()
+        self._space_prefix = self._llm.detokenize(self._plain_tokens("a")) == b" a"
+        self._spelling = self._spelling_table() if self._space_prefix else {}
         self._owner: int | None = None
         #: reply text -> (token ids in the KV cache when it was generated, text they cover)
         self._replies: OrderedDict[str, tuple[list[int], str]] = OrderedDict()
@@ -188,6 +201,8 @@ class LlamaCppModel:
     def info(self) -> ModelInfo:
         threads = "follow the load" if self._budget is not None else f"{self.threads} fixed"
         adapter = f"; adapter: {self.lora_path}" if self.lora_path is not None else ""
+        if self.chat_template != _FILE_TEMPLATE:
+            adapter += f"; chat template: {self.chat_template}"
         return ModelInfo(
             model_id=self._model_id,
             kind="gguf",
@@ -196,7 +211,13 @@ class LlamaCppModel:
             detail=f"context {self.n_ctx} tokens; threads: {threads}; "
             + cpu_repack_choice(self.cpu_repack)
             + adapter,
+            prompt_style=prompt_style(self.lora_path),
         )
+
+    @property
+    def stop_tokens(self) -> frozenset[int]:
+        """The token ids that end free text (see the module docstring)."""
+        return frozenset(self._eog)
 
     @property
     def cpu_repack(self) -> bool:
@@ -254,23 +275,28 @@ class LlamaCppModel:
         Assistant messages that this model generated recently are spliced in as the ids it
         generated (see the module docstring); everything else is tokenized.
         """
-        chat: Any = []
+        turns: list[tuple[str, str]] = []
         spliced: list[tuple[list[int], str]] = []
         for m in messages:
             known = self._replies.get(m.content) if m.role == "assistant" else None
-            if known is None:
-                chat.append({"role": m.role, "content": m.content})
+            if known is None or not (self._traits.verbatim or m.content == m.content.strip()):
+                turns.append((m.role, m.content))
                 continue
             ids, covered = known
-            chat.append({"role": m.role, "content": f"\x00reply{len(spliced)}\x00"})
+            turns.append((m.role, f"\x00reply{len(spliced)}\x00"))
             spliced.append((ids, m.content[len(covered) :]))
-        rendered = self._formatter(messages=chat)
-        pieces = _MARKER.split(rendered.prompt)  # text, index, text, index, ..., text
-        tokens = self._tokenize_special(pieces[0], bos=not rendered.added_special)
+        try:
+            rendered = self._render(chatformat.fit(turns, self._traits))
+        except chatformat.TemplateRefused as exc:
+            raise ModelUnavailable(
+                f"the chat template of {self._path.name} refuses this conversation: {exc}"
+            ) from exc
+        pieces = _MARKER.split(rendered)  # text, index, text, index, ..., text
+        bos = self._add_bos and not rendered.startswith(self._bos_text)
+        tokens = self._tokenize_special(pieces[0], bos=bos)
         for i in range(1, len(pieces), 2):
             ids, rest = spliced[int(pieces[i])]
-            tokens += ids
-            tokens += self._tokenize_special(rest + pieces[i + 1], bos=False)
+            tokens += ids + self.tokenize(rest) + self._tokenize_special(pieces[i + 1], bos=False)
         return tokens
 
     def _tokenize_special(self, text: str, *, bos: bool) -> list[int]:
@@ -307,7 +333,12 @@ class LlamaCppModel:
     # -- TokenSource (used by ConstrainedDecoder) ----------------------------------------
 
     def tokenize(self, text: str) -> list[int]:
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        """Ids that spell exactly `text` inside a reply. A SentencePiece vocabulary with a
+        space prefix starts every text with a space; that space is taken off its first token."""
+        ids = self._plain_tokens(text)
+        if not self._space_prefix or not ids or not self._pieces[ids[0]].startswith(b" "):
+            return ids
+        return self._spell(self._pieces[ids[0]][1:]) + ids[1:]
 
     def feed(self, tokens: Sequence[int]) -> None:
         if self._llm.n_tokens + len(tokens) > self.n_ctx:
@@ -354,21 +385,85 @@ class LlamaCppModel:
     def _vocab(self) -> Any:
         return llama_cpp.llama_model_get_vocab(self._llm.model)
 
-    def _make_formatter(self) -> Jinja2ChatFormatter:
+    def _load_template(self) -> str:
+        """Build the formatter from the file's template, or its family's; say which."""
         meta = self._llm.metadata
-        template = meta.get("tokenizer.chat_template") or _CHATML
+        template = meta.get("tokenizer.chat_template")
+        source = _FILE_TEMPLATE
+        if not template:
+            known = chatformat.known_format(self._is_special)
+            template = known.template
+            source = f"{known.family} (the file has none; its vocabulary has {known.marker})"
+            log.info("%s has no chat template: using %s", self._path.name, source)
+        vocab = self._vocab()
+        try:
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=self._special_text(llama_cpp.llama_vocab_eos(vocab)),
+                bos_token=self._special_text(llama_cpp.llama_vocab_bos(vocab)),
+            )
+        except Exception as exc:  # a template is foreign code: any Jinja syntax error
+            raise ModelUnavailable(f"bad chat template in {self._path.name}: {exc}") from exc
+        return source
 
-        def token_text(key: str) -> str:
-            tid = meta.get(key)
-            if tid is None:
-                return ""
-            return self._llm.detokenize([int(tid)], special=True).decode("utf-8", errors="replace")
+    def _render(self, chat: chatformat.Chat) -> str:
+        try:
+            return self._formatter(messages=cast(Any, chat)).prompt
+        except Exception as exc:  # raise_exception() in the template, or a Jinja error
+            raise chatformat.TemplateRefused(f"{type(exc).__name__}: {exc}") from exc
 
-        return Jinja2ChatFormatter(
-            template=template,
-            eos_token=token_text("tokenizer.ggml.eos_token_id"),
-            bos_token=token_text("tokenizer.ggml.bos_token_id"),
-        )
+    def _stop_tokens(self) -> set[int]:
+        vocab = self._vocab()
+        stops = {i for i in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(vocab, i)}
+        stops |= {llama_cpp.llama_vocab_eos(vocab), llama_cpp.llama_vocab_eot(vocab)}
+        after = self._tokenize_special(self._traits.after_reply, bos=False)[:1]
+        if after and llama_cpp.llama_vocab_is_control(vocab, after[0]):
+            stops.add(after[0])
+        return {int(t) for t in stops if 0 <= t < self._n_vocab}
+
+    def _is_special(self, text: str) -> bool:
+        ids = self._tokenize_special(text, bos=False)
+        return len(ids) == 1 and bool(llama_cpp.llama_vocab_is_control(self._vocab(), ids[0]))
+
+    def _special_text(self, token: int) -> str:
+        if not 0 <= token < self._n_vocab:
+            return ""
+        return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+    def _token_piece(self, token: int) -> bytes:
+        """The bytes of one token (llama-cpp-python's detokenize cuts pieces over 32 bytes)."""
+        buf = ctypes.create_string_buffer(256)
+        n = llama_cpp.llama_token_to_piece(self._vocab(), token, buf, len(buf), 0, False)
+        return buf.raw[: max(n, 0)]
+
+    def _plain_tokens(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _spelling_table(self) -> dict[bytes, int]:
+        """Piece -> token, preferring a text token over a byte-fallback one (`_spell`)."""
+        table: dict[bytes, int] = {}
+        vocab = self._vocab()
+        for i, piece in enumerate(self._pieces):
+            if piece and (
+                piece not in table
+                or llama_cpp.llama_vocab_get_attr(vocab, table[piece])
+                & llama_cpp.LLAMA_TOKEN_ATTR_BYTE
+            ):
+                table[piece] = i
+        return table
+
+    def _spell(self, text: bytes) -> list[int]:
+        """Tokens for `text` (a token's piece without its prefix space), longest first."""
+        ids: list[int] = []
+        while text:
+            for end in range(len(text), 0, -1):
+                if text[:end] in self._spelling:
+                    ids.append(self._spelling[text[:end]])
+                    text = text[end:]
+                    break
+            else:  # no token for this byte: let the tokenizer have it, space and all
+                return ids + self._plain_tokens(text.decode("utf-8", errors="replace"))
+        return ids
 
     def _check_thread(self) -> None:
         me = threading.get_ident()
