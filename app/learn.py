@@ -55,6 +55,11 @@ learn_app = typer.Typer(
 )
 
 
+@learn_app.callback()
+def learn() -> None:
+    """Learn from your own runs: export them as training data."""
+
+
 class Format(str, Enum):
     sft = "sft"
     dpo = "dpo"

@@ -5,6 +5,11 @@
   (a ``screenshot`` path in its result data) as a thumbnail.
 - Feedback: thumbs up/down and a correction note, for the whole run or for the step
   selected in the timeline; stored in the journal's feedback table.
+- Correction: for the selected step, the action that should have happened: a tool and
+  its arguments, prefilled with the step's own and filled from what the step observed
+  (the page's elements, the files listed; `agent.experience.correction_choices`). Saved
+  as a labelled step (the corrections table, with a bad rating of the step), it becomes
+  a training example and the wrong action its rejected pair (``deskhand learn export``).
 - Compare: two runs of the same goal side by side (`CompareDialog`), and "this one was
   better" stored as a preference.
 
@@ -14,6 +19,7 @@ is handed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +27,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -33,7 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.experience import Choice, apply_choice, correction_choices, observed_before
 from agent.journal import Journal
+from agent.journal.experience_index import record_correction
 from app.qt.compare import CompareDialog
 from app.qt.runview import THUMBNAIL, RunDetail, fill_timeline, load_detail, run_summary
 from app.qt.store import JournalThread
@@ -50,6 +59,8 @@ class HistoryWindow(QWidget):
     feedback_saved = Signal(int)
     #: A preference row was written: its id (re-emitted from the compare dialog).
     preference_saved = Signal(int)
+    #: A correction (a labelled step) was written: its id.
+    correction_saved = Signal(int)
 
     def __init__(self, store: JournalThread, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +72,7 @@ class HistoryWindow(QWidget):
         self.detail: RunDetail | None = None
         self.compare_dialog: CompareDialog | None = None
         self._select: str | None = None
+        self._choices: list[Choice] = []
         self._build()
 
     def _build(self) -> None:
@@ -104,12 +116,14 @@ class HistoryWindow(QWidget):
         feedback = QHBoxLayout()
         for w in (self.good, self.bad, self.note, self.target, self.save_feedback):
             feedback.addWidget(w, 1 if w is self.note else 0)
+        correction = self._build_correction()
         right = QWidget()
         column = QVBoxLayout(right)
         column.addWidget(self.summary)
         column.addWidget(self.timeline, 1)
         column.addWidget(self.existing)
         column.addLayout(feedback)
+        column.addLayout(correction)
         column.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignRight)
         splitter = QSplitter()
         splitter.addWidget(self.runs)
@@ -184,6 +198,8 @@ class HistoryWindow(QWidget):
     def _target_changed(self) -> None:
         step = self.selected_step()
         self.target.setText("for the whole run" if step is None else f"for step {step}")
+        self._fill_correction(step)
+        self.save_correction.setEnabled(step is not None)
 
     def submit_feedback(self) -> None:
         if self.detail is None:
@@ -210,6 +226,82 @@ class HistoryWindow(QWidget):
             run_id = self.detail.run["id"]
             self.store.submit(lambda j: load_detail(j, run_id), self._show_detail)
         self.feedback_saved.emit(feedback_id)
+
+    # -- correcting a step ---------------------------------------------------------------
+
+    def _build_correction(self) -> QHBoxLayout:
+        self.correct_tool = QComboBox()
+        self.correct_tool.setEditable(True)
+        self.correct_tool.setToolTip("the action it should have taken")
+        self.correct_choice = QComboBox()
+        self.correct_choice.setToolTip("what the step saw: an element or a file")
+        self.correct_choice.activated.connect(self._choice_picked)
+        self.correct_args = QLineEdit()
+        self.correct_args.setPlaceholderText('arguments, e.g. {"path": "notes.txt"}')
+        self.save_correction = QPushButton("Do this instead")
+        self.save_correction.setToolTip("Save as the right action for this step (rates it bad)")
+        self.save_correction.clicked.connect(self.submit_correction)
+        self.save_correction.setEnabled(False)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("instead:"))
+        for w in (self.correct_tool, self.correct_choice, self.correct_args, self.save_correction):
+            row.addWidget(w, 1 if w is self.correct_args else 0)
+        return row
+
+    def _fill_correction(self, step: int | None) -> None:
+        """Prefill the correction with the selected step's action and what it saw."""
+        detail = self.detail
+        own = next((s for s in detail.steps if s["idx"] == step), None) if detail else None
+        self.correct_tool.clear()
+        self.correct_choice.clear()
+        self._choices = []
+        if detail is None or own is None:
+            self.correct_args.clear()
+            return
+        tools = dict.fromkeys([own["tool"], *(s["tool"] for s in detail.steps), "finish"])
+        self.correct_tool.addItems([t for t in tools if t])
+        self.correct_args.setText(json.dumps(own.get("args") or {}, ensure_ascii=False))
+        self._choices = correction_choices(observed_before(detail.run, detail.steps, own["idx"]))
+        self.correct_choice.addItem("from what it saw…")
+        self.correct_choice.addItems([c.label for c in self._choices])
+
+    def _choice_picked(self, index: int) -> None:
+        if not 1 <= index <= len(self._choices):
+            return
+        args = self.correction_args() or {}
+        self.correct_args.setText(
+            json.dumps(apply_choice(args, self._choices[index - 1]), ensure_ascii=False)
+        )
+
+    def correction_args(self) -> dict[str, Any] | None:
+        try:
+            args = json.loads(self.correct_args.text() or "{}")
+        except ValueError:
+            return None
+        return args if isinstance(args, dict) else None
+
+    def submit_correction(self) -> None:
+        step, tool, args = self.selected_step(), self.correct_tool.currentText().strip(), None
+        if self.detail is None or step is None:
+            self.existing.setText("select the step that went wrong")
+            return
+        args = self.correction_args()
+        if not tool or args is None:
+            self.existing.setText("name a tool, and arguments as a JSON object")
+            return
+        run_id, note = self.detail.run["id"], self.note.text().strip()
+
+        def write(journal: Journal) -> int:
+            return record_correction(journal, run_id, step, tool=tool, args=args, note=note)
+
+        self.store.submit(write, self._correction_written)
+
+    def _correction_written(self, correction_id: int) -> None:
+        self.note.clear()
+        if self.detail is not None:
+            run_id = self.detail.run["id"]
+            self.store.submit(lambda j: load_detail(j, run_id), self._show_detail)
+        self.correction_saved.emit(correction_id)
 
     # -- comparing ----------------------------------------------------------------------------
 
