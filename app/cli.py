@@ -373,7 +373,8 @@ def undo_command(
     if not pending:
         out.print(f"run {rid} has no file changes to undo")
         return
-    running = (journal.run(rid) or {}).get("status") == "running"
+    record = journal.run_record(rid)
+    running = record is not None and record.status == "running"
     for change in pending:
         in_flight = change.get("state") == "intent"
         if in_flight and running:
