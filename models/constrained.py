@@ -9,7 +9,8 @@ walks the schema itself:
 - literal JSON (``{"thought": "``) is *forced*: tokenized and fed in one batch, no sampling;
 - a string value is generated with a precomputed token mask (no bare quote or control
   bytes; escapes like ``\\n`` only whole within one token); a token that is string text
-  then a quote (``"``, ``."``, ``"}``) ends it;
+  then a quote (``"``, ``."``, ``"}``) ends it; near ``maxLength`` only tokens that still
+  fit are allowed (lengths count characters of the decoded string, as JSON Schema does);
 - an enum (of strings or integers) or boolean is a walk down a token trie of the allowed
   spellings, sampling only where the options differ (where one value is a prefix of
   another, ``1`` and ``12``, a token starting with ``,`` or ``}`` ends the shorter);
@@ -66,6 +67,8 @@ class VocabMasks:
     digits: Mask  # only ASCII digits
     value_end: Mask  # starts with ',' or '}' or ']': the model wants to end a number
     zero_led: Mask  # digits with a leading zero and more after it: never first in a number
+    #: For string_body tokens: how many characters they add to the decoded string.
+    chars: npt.NDArray[np.int32]
     #: For string_end tokens: the text before the quote ("" for most).
     close_head: Mapping[int, str] = field(default_factory=dict)
 
@@ -77,6 +80,7 @@ class VocabMasks:
         digits = np.zeros(n, dtype=bool)
         vend = np.zeros(n, dtype=bool)
         zero = np.zeros(n, dtype=bool)
+        chars = np.zeros(n, dtype=np.int32)
         heads: dict[int, str] = {}
         for i, piece in enumerate(pieces):
             if not piece:
@@ -90,12 +94,15 @@ class VocabMasks:
             digits[i] = piece.isdigit()
             zero[i] = digits[i] and len(piece) > 1 and piece[:1] == b"0"
             body[i] = _is_string_fragment(piece)
+            if body[i]:
+                chars[i] = len(json.loads(b'"' + piece + b'"'))
         return cls(
             string_body=body,
             string_end=end,
             digits=digits,
             value_end=vend,
             zero_led=zero,
+            chars=chars,
             close_head=heads,
         )
 
@@ -259,7 +266,9 @@ class ConstrainedDecoder:
         length = 0
         # minLength wins over the token budget: the reply must stay valid.
         while length < min_len or (length < max_len and self._budget > 0):
-            token = self._pick(allowed if length >= min_len else allowed_open)
+            mask = allowed if length >= min_len else allowed_open
+            fits = self._masks.chars <= max(max_len, min_len) - length
+            token = self._pick(mask & (fits | self._masks.string_end))
             if self._masks.string_end[token]:
                 # Keep the text before the quote (as its own tokens), close it ourselves.
                 head = self._masks.close_head.get(token, "")
@@ -268,7 +277,7 @@ class ConstrainedDecoder:
                 break
             text = self._piece(token)
             self._accept(token, text)
-            length += len(text)
+            length += int(self._masks.chars[token])
         self._literal('"')
 
     def _integer(self) -> None:

@@ -183,6 +183,10 @@ class LlamaCppModel:
         self._eog = self._stop_tokens()
         self._space_prefix = self._llm.detokenize(self._plain_tokens("a")) == b" a"
         self._spelling = self._spelling_table() if self._space_prefix else {}
+        #: The template's reply starts a new text, so the reply's first token carries
+        #: SentencePiece's space prefix (Phi-3); that space is no part of the reply's text.
+        self._reply_prefix = self._space_prefix and self._reply_gets_prefix()
+        self._reply_start = False  # True until the reply's first text is tokenized
         self._owner: int | None = None
         #: reply text -> (token ids in the KV cache when it was generated, text they cover)
         self._replies: OrderedDict[str, tuple[list[int], str]] = OrderedDict()
@@ -242,6 +246,7 @@ class LlamaCppModel:
             )
         self._follow_load()
         reused = self._load_prompt(prompt)
+        self._reply_start = self._reply_prefix
         decode_start = time.perf_counter()
         if schema is not None:
             decoder = ConstrainedDecoder(
@@ -306,6 +311,8 @@ class LlamaCppModel:
 
     def _remember_reply(self, text: str, ids: list[int]) -> None:
         covered = self._llm.detokenize(ids).decode("utf-8", errors="replace")
+        if self._reply_prefix:
+            covered = covered.removeprefix(" ")
         if not text.startswith(covered):  # a piece split a character: re-tokenize instead
             return
         self._replies[text] = (ids, covered)
@@ -336,6 +343,9 @@ class LlamaCppModel:
         """Ids that spell exactly `text` inside a reply. A SentencePiece vocabulary with a
         space prefix starts every text with a space; that space is taken off its first token."""
         ids = self._plain_tokens(text)
+        if self._reply_start:  # the reply's first text: spelled as after the prompt
+            self._reply_start = False
+            return ids
         if not self._space_prefix or not ids or not self._pieces[ids[0]].startswith(b" "):
             return ids
         return self._spell(self._pieces[ids[0]][1:]) + ids[1:]
@@ -377,7 +387,8 @@ class LlamaCppModel:
                 break
             out.append(self._pieces[token])
             self.feed([token])
-        return b"".join(out).decode("utf-8", errors="replace"), len(out)
+        text = b"".join(out).decode("utf-8", errors="replace")
+        return (text.removeprefix(" ") if self._reply_prefix else text), len(out)
 
     def _piece_text(self, token: int) -> str:
         return self._pieces[token].decode("utf-8")
@@ -411,6 +422,12 @@ class LlamaCppModel:
             return self._formatter(messages=cast(Any, chat)).prompt
         except Exception as exc:  # raise_exception() in the template, or a Jinja error
             raise chatformat.TemplateRefused(f"{type(exc).__name__}: {exc}") from exc
+
+    def _reply_gets_prefix(self) -> bool:
+        prompt = self._render(chatformat.fit([("user", "u")], self._traits))
+        head = self._tokenize_special(prompt, bos=False)
+        whole = self._tokenize_special(prompt + "x", bos=False)
+        return whole[: len(head)] == head and self._llm.detokenize(whole[len(head) :]) == b" x"
 
     def _stop_tokens(self) -> set[int]:
         vocab = self._vocab()
