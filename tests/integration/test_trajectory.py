@@ -38,6 +38,7 @@ from models.base import (
     ShouldStop,
     adapter_id,
 )
+from models.host import HostedModel, LoadSpec
 from models.router import FallbackPolicy, ModelRouter
 from models.train.examples import ChatExample
 
@@ -167,11 +168,10 @@ def _run(settings: Settings, request: RunRequest, model: Capturing) -> tuple[str
 def test_a_file_goal_run_with_an_adapter_is_kept_exactly(
     embedded_gguf: Path, settings: Settings, workspace: Path
 ) -> None:
-    from models.llamacpp import LlamaCppModel
-
+    """The model as the command line runs it: hosted in its own process, with an adapter."""
     (workspace / "notes.txt").write_text("buy milk\n")
     (workspace / "todo.md").write_text("# todo\n- café ☕\n")
-    inner = LlamaCppModel(embedded_gguf, n_ctx=4096, lora_path=ADAPTER)
+    inner = HostedModel(LoadSpec(embedded_gguf, n_ctx=4096, lora_path=ADAPTER))
     model = Capturing(inner)
     try:
         request = RunRequest(
