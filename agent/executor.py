@@ -61,6 +61,10 @@ class Proposal:
     args: dict[str, Any]
 
 
+#: A last check before an action (a fixed step's ``expect``): a failure refuses it.
+Guard = Callable[[], ToolResult | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ModelTrace:
     """What the model spent on the step, journaled with it."""
@@ -89,12 +93,24 @@ class Executor:
         self._run_id = run_id
 
     def execute(
-        self, step: int, proposal: Proposal, trace: ModelTrace
+        self,
+        step: int,
+        proposal: Proposal,
+        trace: ModelTrace,
+        *,
+        guard: Guard | None = None,
     ) -> Generator[Event, None, ToolResult]:
+        """Handle one action and journal it (see the module docstring). A `guard` that
+        returns a failure refuses the action before anything else happens: the step is
+        journaled with that failure and nothing runs."""
         started = time.perf_counter()
         error: str | None = None
         try:
-            result = yield from self._decide_and_run(step, proposal, trace)
+            refused = guard() if guard is not None else None
+            if refused is not None:
+                result = refused
+            else:
+                result = yield from self._decide_and_run(step, proposal, trace)
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             result = ToolResult.failure("internal_error", "the tool failed unexpectedly")

@@ -1,17 +1,17 @@
-"""The agent loop: a generator of events for one run.
+"""The agent loop: the steps the model drives, as a generator of events.
 
 Each step: the transcript (append-only) → the model, constrained to the action schema of
-this task's tools → one `Proposal` → the executor (policy, approval, tool, journal) → the
-result is appended as the newest message. The run ends with `finish`, the step or time
-budget, the stop flag, or a model error; `RunFinished` is always the last event and the
-run's outcome is always journaled, also when the consumer stops iterating early.
+this run's tools → one `Proposal` → the executor (policy, approval, tool, journal) → the
+result is appended as the newest message. A stretch of steps ends with `finish`, the step
+or time budget, the stop flag, or a model error (`Segment` says which).
 
 "The model erred" (an invalid or refused action) is a result the model reads on the next
 step; "our code erred" propagates, after the run is marked as an error in the journal.
 
-`model_steps` is the step loop on its own: `run` wraps it in a run of its own, and the
-task-file runner (agent/taskrun.py) calls it for each stretch the model drives inside a
-larger run (an ``agent:`` step, a fallback), numbering steps on from where it is.
+`model_steps` is the step loop on its own: the one run lifecycle (agent/taskrun.py)
+calls it for each stretch the model drives (a plain goal, an ``agent:`` step, a
+fallback), numbering steps on from where the run is. `Engine` and `run` run a plain goal
+on parts built by hand (the curriculum, the loop's unit tests) through that lifecycle.
 """
 
 from __future__ import annotations
@@ -31,13 +31,10 @@ from agent.events import (
     Event,
     ModelSwitched,
     Outcome,
-    RunFinished,
-    RunStarted,
     StepStarted,
 )
 from agent.executor import Executor, ModelTrace, Proposal
 from agent.journal import Journal
-from agent.policy import Policy
 from agent.prompt import Transcript, observation
 from agent.task import Limits, Task
 from models.base import (
@@ -81,53 +78,30 @@ def parse_reply(text: str, registry: Registry) -> Proposal:
 
 
 def run(task: Task, engine: Engine) -> Iterator[Event]:
+    """A plain goal's run on an engine built by hand (a tool set of the caller's, as the
+    curriculum and the loop's unit tests build one), through the one run lifecycle
+    (`agent.taskrun.run_task`); entry points prepare theirs with `agent.prepare`."""
+    from agent.taskrun import TaskRun, run_task  # that module drives `model_steps` below
+
     registry = engine.registry if task.tools is None else engine.registry.only(task.tools)
-    transcript = Transcript.start(registry, task.goal, task.context)
-    journal = engine.journal
-    run_id = journal.start_run(
+    model = engine.model
+    plan = TaskRun(
+        task=None,
         goal=task.goal,
-        workspace=str(task.workspace[0]),
-        model_id=engine.model.model_id,
-        task_json=_task_json(task),
-        prompt_hash=transcript.template_hash(),
-        tools_hash=registry.fingerprint(),
+        source="",
+        roots=task.workspace,
+        registry=registry,
+        rules=task.grants,
+        limits=task.limits,
+        approver=engine.approver,
+        open_model=lambda: model,
+        model_name=model.model_id,
+        context=lambda: task.context,
+        owns_model=False,
+        stop=engine.stop,
+        examples=task.examples,
     )
-    policy = Policy.for_workspace(task.workspace, task.grants)
-    executor = Executor(registry, policy, engine.approver, journal, run_id)
-    started = time.monotonic()
-    end = Segment("error", "the run ended unexpectedly", 0, 0)
-    try:
-        yield RunStarted(
-            run_id,
-            task.goal,
-            engine.model.model_id,
-            str(task.workspace[0]),
-            tuple(registry.names()),
-        )
-        end = yield from model_steps(
-            transcript,
-            registry,
-            engine.model,
-            executor,
-            journal,
-            run_id,
-            stop=engine.stop,
-            limits=task.limits,
-            started=started,
-            first_step=1,
-            budget=task.limits.max_steps,
-        )
-    except GeneratorExit:
-        end = Segment("stopped", "the caller stopped the run", end.last_step, end.model_steps)
-        raise
-    except BaseException as exc:
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        end = Segment("error", message, end.last_step, end.model_steps)
-        raise
-    finally:
-        journal.set_step_sources(run_id, replayed=0)
-        journal.finish_run(run_id, outcome=end.outcome, message=end.message)
-    yield RunFinished(run_id, end.outcome, end.message, end.last_step, time.monotonic() - started)
+    return run_task(plan, engine.journal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,15 +236,3 @@ def _switch_detail(switch: ModelSwitch) -> dict[str, Any]:
         "reason": str(switch.reason),
         "detail": switch.detail,
     }
-
-
-def _task_json(task: Task) -> str:
-    return json.dumps(
-        {
-            "goal": task.goal,
-            "workspace": [str(p) for p in task.workspace],
-            "grants": [[g.capability, g.scope] for g in task.grants],
-            "limits": {"max_steps": task.limits.max_steps, "max_seconds": task.limits.max_seconds},
-            "tools": list(task.tools) if task.tools is not None else None,
-        }
-    )

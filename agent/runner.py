@@ -1,41 +1,25 @@
-"""Running task files: the entry point every way in (CLI, inbox, tray) calls.
+"""Running task files to a report: the way the CLI, the inbox and the tray run one.
 
-`run_task_path` loads a task file, checks it, runs it as one journaled run
-(agent/taskrun.py) and returns a `TaskReport`. `prepare` does the checking part for
-callers that drive the events themselves.
+`run_task_path` loads a task file, prepares its run (`agent.prepare.prepare_run`, which
+checks everything that can be checked first), runs it (`agent.taskrun.run_task`, the one
+run lifecycle) in a journal of its own, and returns a `TaskReport`; `drive` sums up the
+events of any prepared run as a report; `unattended` is the watched inbox's way in.
 
 Invariants:
-- Everything that can be checked before the run is checked before the run: the file
-  (`TaskFileError`), each fixed step's tool and arguments against the registry
-  (`TaskFileError`, with the step's field), the workspace, grants and model name
-  (`BadInput`). When any of these fails nothing runs and no journal row is written.
-- The task's ``permissions`` become policy rules ahead of the configured ones and the
-  defaults (like ``--allow``); whatever would still ask goes to the approver, which is
-  `AlwaysDeny` (unattended) unless the caller passes another.
-- A task that plans to use the model (a goal, an ``agent:`` step) or names one must
-  resolve it up front; a model wanted only for a possible fallback may be missing, and
-  that fallback then fails with the reason.
-- A run gets the tools its task uses (`task_tools`): the browser for a fixed
-  ``browser.*`` step, a ``page_contains`` check or a granted ``browser.*`` capability;
-  the shell when ``shell.exec`` is granted; the GUI tool for a fixed ``gui.*`` step or a
-  granted ``gui.input``/``screen.capture`` (`BadInput` in one line without an X
-  display). Its browser and GUI tool may type only the secrets the task declares; the
-  browser is closed when the run ends (agent/taskrun.py).
-- A secret placeholder is accepted only where a tool resolves it at the moment of use
-  (`SECRET_ARGS`); anywhere else it would be used as the literal text, so it is refused.
+- When anything fails before the run (`TaskFileError`, `BadInput`), nothing runs and no
+  journal row is written.
+- Whatever would still ask the policy goes to the approver, which is `AlwaysDeny`
+  (unattended) unless the caller passes another.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
 
 from agent import assemble
 from agent.approval import AlwaysDeny, Approver
@@ -44,27 +28,14 @@ from agent.checks import CheckResult
 from agent.events import ChecksFinished, Event, RunFinished, RunStarted
 from agent.journal import Journal
 from agent.policy import BadGrant, Rule, parse_grant
+from agent.preflight import SECRET_ARGS, check_steps, task_tools
+from agent.prepare import RunRequest, prepare_run
 from agent.settings import Settings
-from agent.task import Limits
-from agent.taskfile import (
-    AgentStep,
-    PageContains,
-    Problem,
-    TaskFile,
-    TaskFileError,
-    ToolStep,
-    load_task_file,
-)
-from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun, expects_element, run_task
-from models.router import ModelRouter
-from tools import placeholders
-from tools.registry import Registry
+from agent.taskfile import load_task_file
+from agent.taskrun import StepFailure, run_task
+from models.base import ChatModel
 
 log = logging.getLogger(__name__)
-
-#: The arguments in which a tool resolves secret placeholders itself, at the moment of use
-#: (tools/placeholders.py); the value never reaches the journal or the model.
-SECRET_ARGS = {"browser.type": "text", "gui.type": "text"}
 
 
 @dataclass(frozen=True)
@@ -91,128 +62,6 @@ class TaskReport:
         }
 
 
-def prepare(
-    task: TaskFile,
-    *,
-    source: str,
-    settings: Settings,
-    workspace: Sequence[Path] = (),
-    approver: Approver | None = None,
-    stop: threading.Event | None = None,
-    model: str | None = None,
-    grants: Sequence[str] = (),
-    max_steps: int | None = None,
-    on_step_failure: StepFailure | None = None,
-    loaded: ModelRouter | None = None,
-    unattended_allow: Sequence[Rule] | None = None,
-) -> TaskRun:
-    """Check everything that can be checked before the run; raise TaskFileError or BadInput.
-
-    `loaded`: the caller's open router for the configured default model (the tray app
-    keeps one loaded). A task that would open that same model uses it instead of loading
-    a second copy, and leaves it open.
-    `unattended_allow`: for a file nobody is there to watch (the inbox), what its
-    permissions may grant beyond files in the workspace (`refuse_beyond`)."""
-    roots = assemble.workspace_roots(settings, workspace)
-    task_rules = task.grants(roots)
-    if unattended_allow is not None:
-        refuse_beyond(task_rules, unattended_allow)
-    rules = assemble.permission_rules(settings, grants, roots, task_rules)
-    stop = stop if stop is not None else threading.Event()
-    tools = task_tools(task, settings, roots, rules, stop=stop)
-    registry = tools.registry(settings, roots)
-    check_steps(task, registry, source)
-    failure: StepFailure = on_step_failure or task.on_step_failure
-    open_model, model_name = _model(settings, task, model, fallback=failure == "agent")
-    reuse = loaded is not None and open_model is not None and _is_default(settings, model_name)
-    if loaded is not None and reuse:
-        kept = loaded
-        open_model = lambda: kept  # noqa: E731
-
-    def context() -> str:
-        return assemble.workspace_context(settings, roots)
-
-    budget = default_max_steps(task, settings.max_steps)
-    if failure == "agent":
-        budget += FALLBACK_MAX_STEPS  # room for the model to stand in for one failed step
-    limits = Limits(
-        max_steps=max_steps or task.limits.max_steps or budget,
-        max_seconds=task.limits.max_seconds or settings.max_seconds,
-    )
-    return TaskRun(
-        task=task,
-        source=source,
-        roots=roots,
-        registry=registry,
-        rules=rules,
-        limits=limits,
-        approver=approver or AlwaysDeny(),
-        open_model=open_model,
-        model_name=model_name,
-        context=context,
-        on_step_failure=failure,
-        stop=stop,
-        tools=tools,
-        owns_model=not reuse,
-    )
-
-
-def _is_default(settings: Settings, name: str) -> bool:
-    try:
-        return assemble.resolve_model(settings, None).name == name
-    except assemble.BadInput:
-        return False
-
-
-def task_tools(
-    task: TaskFile,
-    settings: Settings,
-    roots: Sequence[Path],
-    rules: Sequence[Rule],
-    *,
-    stop: threading.Event | None = None,
-) -> assemble.RunTools:
-    """The tools a run of `task` gets beyond the file tool (nothing starts here)."""
-    fixed = [s.tool for s in task.steps or () if isinstance(s, ToolStep)]
-    uses_browser = any(t.startswith("browser.") for t in fixed) or any(
-        isinstance(c, PageContains) for c in task.checks
-    )
-    gui = None
-    if any(t.startswith("gui.") for t in fixed) or assemble.wants_gui(task.grants(roots)):
-        gui = assemble.gui_tool(settings, stop, secrets=task.secrets)  # BadInput: no display
-    return assemble.run_tools(
-        settings,
-        roots,
-        rules,
-        goal=task.goal or task.name,
-        browser=uses_browser,
-        gui=gui,
-        stop=stop,
-        secrets=task.secrets,
-    )
-
-
-def _model(
-    settings: Settings, task: TaskFile, name: str | None, *, fallback: bool
-) -> tuple[Callable[[], ModelRouter] | None, str]:
-    """The model opener, resolved now so a bad name is bad input before anything runs.
-
-    A model named by the caller or the file, or one the steps plan to use, must resolve;
-    one wanted only for a possible fallback may be missing (that fallback then fails).
-    """
-    planned = task.goal is not None or any(isinstance(s, AgentStep) for s in task.steps or ())
-    chosen = name or task.model
-    if not (planned or chosen or fallback):
-        return None, "none"
-    try:
-        entry = assemble.resolve_model(settings, chosen)
-    except assemble.BadInput as exc:
-        if planned or chosen:
-            raise
-        return None, f"none ({exc})"
-    return (lambda: assemble.open_router(settings, entry)), entry.name
-
-
 def run_task_path(
     path: Path,
     *,
@@ -222,7 +71,7 @@ def run_task_path(
     approver: Approver | None = None,
     stop: threading.Event | None = None,
     on_event: Callable[[Event], None] | None = None,
-    model: str | None = None,
+    model: str | ChatModel | None = None,
     grants: Sequence[str] = (),
     max_steps: int | None = None,
     on_step_failure: StepFailure | None = None,
@@ -230,6 +79,7 @@ def run_task_path(
     unattended_allow: Sequence[Rule] | None = None,
 ) -> TaskReport:
     """Load, check and run one task file; call `on_event` with each event as it happens.
+    `model`: a name, or an open model the caller keeps (`RunRequest.model`).
 
     With `only_declared`, `overrides` the task does not declare as inputs are ignored
     (the inbox's ``--set`` applies to every task that takes that input).
@@ -238,46 +88,20 @@ def run_task_path(
     anything runs. A bug propagates after the run is journaled as an error.
     """
     task = load_task_file(path, overrides, only_declared=only_declared)
-    plan = prepare(
-        task,
+    request = RunRequest(
+        task_file=task,
         source=str(path),
-        settings=settings,
         workspace=workspace,
-        approver=approver,
-        stop=stop,
         model=model,
         grants=grants,
+        approver=approver,
         max_steps=max_steps,
         on_step_failure=on_step_failure,
         unattended_allow=unattended_allow,
     )
+    plan = prepare_run(request, settings, stop)
     with assemble.open_journal(settings) as journal:
         return drive(run_task(plan, journal), journal, on_event)
-
-
-def refuse_beyond(task_rules: Sequence[Rule], allowed: Sequence[Rule]) -> None:
-    """Raise BadInput when a task file nobody watches grants itself more than files in
-    its workspace and what `allowed` (the watcher's ``--allow``) covers: the shell, a
-    site, the screen are the user's to hand out, not a dropped file's to take."""
-    for rule in task_rules:
-        if rule.decision != "allow" or rule.capability in _FILE_CAPABILITIES:
-            continue
-        if any(_covers(a, rule) for a in allowed):
-            continue
-        grant = f"{rule.capability}:{rule.scope}"
-        raise BadInput(
-            f"this inbox does not allow {grant} (start the watcher with --allow '{grant}')"
-        )
-
-
-#: What an unattended task may always grant itself: files, confined to its workspace.
-_FILE_CAPABILITIES = ("fs.read", "fs.write", "fs.delete", "fs.*")
-
-
-def _covers(allowed: Rule, rule: Rule) -> bool:
-    return fnmatch.fnmatchcase(rule.capability, allowed.capability) and fnmatch.fnmatchcase(
-        rule.scope, allowed.scope
-    )
 
 
 def unattended(
@@ -356,77 +180,12 @@ def drive(
     )
 
 
-def check_steps(task: TaskFile, registry: Registry, source: str) -> None:
-    """Each fixed step names a registered tool and gives it valid arguments."""
-    problems: list[Problem] = []
-    for i, step in enumerate(task.steps or ()):
-        if not isinstance(step, ToolStep):
-            continue
-        spec = registry.get(step.tool)
-        if spec is None:
-            tools = ", ".join(registry.names())
-            message = f"no tool {step.tool!r} (tools: {tools})"
-            problems.append(Problem("schema", message, field=f"steps[{i}].tool"))
-            continue
-        misplaced = _misplaced_secret(step)
-        if misplaced is not None:
-            where = SECRET_ARGS.get(step.tool)
-            hint = f" (only in {where!r} here)" if where else ""
-            message = (
-                f"a secret placeholder can only be typed by a tool that resolves it "
-                f"({', '.join(f'{t} {a}' for t, a in SECRET_ARGS.items())}){hint}"
-            )
-            problems.append(Problem("placeholder", message, field=f"steps[{i}].args.{misplaced}"))
-            continue
-        if step.expect is not None and not expects_element(step):
-            message = "expect works only on a browser step that names an element"
-            problems.append(Problem("schema", message, field=f"steps[{i}].expect"))
-            continue
-        if placeholders.mentions(
-            step.args, placeholders.INPUT
-        ):  # inputs unfilled (validating without --set)
-            continue
-        try:
-            # An output is text known only when the run gets there: judge the rest.
-            spec.args.model_validate(_without_outputs(step.args))
-        except ValidationError as exc:
-            message = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}"
-                for e in exc.errors()[:3]
-            )
-            problems.append(Problem("schema", message, field=f"steps[{i}].args"))
-    if problems:
-        raise TaskFileError(source, problems)
-
-
-def _misplaced_secret(step: ToolStep) -> str | None:
-    """The first argument of `step` holding a secret placeholder its tool does not resolve."""
-    for name, value in step.args.items():
-        if placeholders.mentions(value, placeholders.SECRET) and SECRET_ARGS.get(step.tool) != name:
-            return name
-    return None
-
-
-def _without_outputs(value: Any) -> Any:
-    return placeholders.walk(value, lambda text, _path: placeholders.OUTPUT.sub("", text))
-
-
-def default_max_steps(task: TaskFile, per_goal: int) -> int:
-    """The step budget of a task without ``limits.max_steps``: one per fixed step, and
-    each sub-goal's own budget (`per_goal` where it gives none)."""
-    if task.goal is not None:
-        return per_goal
-    return sum(
-        (s.max_steps or per_goal) if isinstance(s, AgentStep) else 1 for s in task.steps or ()
-    )
-
-
 __all__ = [
     "SECRET_ARGS",
     "TaskReport",
     "check_steps",
     "drive",
-    "prepare",
     "run_task_path",
     "task_tools",
+    "unattended",
 ]

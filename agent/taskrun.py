@@ -1,31 +1,39 @@
-"""The run of one task file: fixed steps, model stretches, fallback, checks, one journal run.
+"""The one run lifecycle: every run, a plain goal or a task file, starts, is driven, halts
+and finishes here (`run_task`), from a `TaskRun` that `agent.prepare.prepare_run` built.
 
-`run_task` turns a prepared `TaskRun` (built by `agent.runner.prepare`, which checked
-everything that can be checked beforehand) into events. Fixed steps (``tool:``) go
-through the `Executor` like any model action, so the permission policy, approvals,
-timeouts and the journal treat them alike; they need no model and are journaled with an
-empty model id. ``agent:`` steps and a ``goal`` hand a sub-goal to the model
-(`agent.loop.model_steps`) with their own step budget. When a fixed step fails and the run
-allows it (``on_step_failure: agent``), the model gets that step's intent as a sub-goal
-(rendered from prompts/fallback.j2; the error and the workspace listing go in as data),
-and the journal gets a ``step_fallback`` event; otherwise the steps stop there
-(``step_failed``). Then the task's checks, when it has any, decide the outcome.
+A plain goal is a run with one model-driven step: the model gets the goal (and the start
+page, the workspace, attached text and the user's past runs as context) until it calls
+`finish` or a budget runs out. A task file's fixed steps (``tool:``) go through the
+`Executor` like any model action, so the permission policy, approvals, timeouts and the
+journal treat them alike; they need no model and are journaled with an empty model id.
+``agent:`` steps and a task's ``goal`` hand a sub-goal to the model
+(`agent.loop.model_steps`) with their own step budget (announced by `SubgoalStarted`).
+When a fixed step fails and the run allows it (``on_step_failure: agent``), the model
+gets that step's intent as a sub-goal (rendered from prompts/fallback.j2; the error and
+the workspace listing go in as data), and the journal gets a ``step_fallback`` event;
+otherwise the steps stop there (``step_failed``). Then the task's checks, when it has
+any, decide the outcome.
 
 Invariants:
-- The model is opened lazily, on the first step that needs it, on the thread that
-  iterates the run; a task of fixed steps never loads one. The run closes what it opened.
+- Every run writes the same run-row fields: the goal, the workspace, the model's backend
+  id (``none`` for a run that starts without one), `task_json` (a goal run's includes its
+  context), the prompt template's hash and the tools' hash. The start page, when there is
+  one, is journaled right after the run starts (``start_page``).
+- A run that plans to use the model (a goal, an ``agent:`` step) opens it when it starts,
+  on the thread that iterates the run; one that may need it only for a fallback opens it
+  then; a run of fixed steps never loads one. The run closes what it opened (not a model
+  the caller keeps), and a model that cannot open is the run's error.
 - A denied fixed step never falls back to the model: the model would be refused the same.
 - The outcome, the check results and how many steps were replayed (fixed) and how many
   the model chose are journaled also when the consumer stops iterating early.
   `RunFinished` is always the last event; `ChecksFinished` comes just before it.
-- Every step of the run, fixed or not, counts against the task's step budget.
+- Every step of the run, fixed or not, counts against the run's step budget.
 - The run's own tools (`assemble.RunTools`: the browser, the shell) serve its steps and
-  its checks (``page_contains`` reads that browser's page) and are closed when the run
-  ends, however it ends, on the thread that iterated it.
-- A fixed browser step with ``expect: ROLE "NAME"`` acts only when its element number
-  names that element now (read from the effect of `_ELEMENT_PROBE`, which does nothing);
-  otherwise it is a failed step (``unexpected_element``, journaled, nothing done) and
-  falls back or stops like any other.
+  its checks and are closed when the run ends, however it ends, on the thread that
+  iterated it.
+- A fixed browser step with ``expect: ROLE "NAME"`` acts only when its element is that
+  element now (`agent.element_guard`, checked by the executor before anything runs);
+  otherwise it is a failed step (``unexpected_element``, journaled, nothing done).
 - ``{{ outputs.NAME }}`` in a fixed step's args is replaced just before the step runs by
   the output of the fixed step saved as NAME; when that step failed (or the model stood
   in for it) there is no output and the run stops there with a clear failure.
@@ -37,22 +45,22 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
-from agent import templates
+from agent import experience, templates
 from agent.approval import Approver
 from agent.assemble import RunTools
 from agent.checks import CheckResult, evaluate_checks
+from agent.element_guard import unexpected_element
 from agent.events import (
     ActionFinished,
     ActionProposed,
     ChecksFinished,
     Event,
+    ExperienceUsed,
     Outcome,
     RunFinished,
     RunStarted,
@@ -60,16 +68,16 @@ from agent.events import (
     SubgoalStarted,
 )
 from agent.executor import Executor, ModelTrace, Proposal
-from agent.journal import Journal, StepRecord
+from agent.journal import Journal
 from agent.loop import Segment, model_steps
 from agent.policy import Policy, Rule
-from agent.prompt import Transcript
+from agent.prompt import FULL, Transcript, style_of
 from agent.task import Limits
-from agent.taskfile import AgentStep, TaskFile, ToolStep, parse_expect
+from agent.taskfile import AgentStep, TaskFile, ToolStep
 from models.base import ModelError, Usage
 from models.router import ModelRouter
 from tools import placeholders
-from tools.base import ToolFailure, ToolResult
+from tools.base import ToolResult
 from tools.paths import Workspace
 from tools.registry import Registry
 
@@ -79,13 +87,19 @@ log = logging.getLogger(__name__)
 StepFailure = Literal["agent", "stop"]
 #: Most steps the model gets to stand in for one failed fixed step.
 FALLBACK_MAX_STEPS = 10
+#: The journal event naming the page a run started on (``deskhand save`` opens it first).
+START_PAGE_EVENT = "start_page"
 
 
 @dataclass(slots=True)
 class TaskRun:
-    """One task file, checked and ready to run (build it with `prepare`)."""
+    """One run, checked and ready (build it with `agent.prepare.prepare_run`): a plain
+    goal (`task` None) or a task file."""
 
-    task: TaskFile
+    task: TaskFile | None
+    #: The run's goal: the plain goal, or the task's goal or name.
+    goal: str
+    #: Where the task file came from; "" for a plain goal.
     source: str
     roots: tuple[Path, ...]
     registry: Registry
@@ -96,13 +110,20 @@ class TaskRun:
     open_model: Callable[[], ModelRouter] | None
     #: The model's name, or why there is none (shown when a step needs one).
     model_name: str
+    #: What the model is shown first when a stretch of model steps starts.
     context: Callable[[], str]
-    #: False when `open_model` hands out a model the caller keeps open (the tray app's).
+    #: False when `open_model` hands out a model the caller keeps open.
     owns_model: bool = True
     on_step_failure: StepFailure = "stop"
     stop: threading.Event = field(default_factory=threading.Event)
     #: The browser and shell this run was given (its registry holds their actions).
     tools: RunTools = field(default_factory=RunTools)
+    #: The page the browser opened before the run (journaled with it).
+    start_url: str | None = None
+    #: How many of the user's past runs a plain goal is shown (agent/experience.py).
+    recall: int = 0
+    #: Past runs already chosen to show a plain goal (instead of recalling them).
+    examples: tuple[experience.Example, ...] = ()
 
 
 @dataclass(slots=True)
@@ -116,6 +137,8 @@ class _Progress:
     router: ModelRouter | None = None
     #: Outputs of fixed steps with ``save_as``, by name.
     outputs: dict[str, str] = field(default_factory=dict)
+    #: The user's past runs shown to the model with a plain goal.
+    examples: tuple[experience.Example, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,33 +148,29 @@ class _End:
 
 
 def run_task(plan: TaskRun, journal: Journal) -> Generator[Event, None, None]:
-    """Run a prepared task file as one journaled run, yielding its events."""
-    task = plan.task
-    goal = task.goal or task.name
-    run_id = journal.start_run(
-        goal=goal,
-        workspace=str(plan.roots[0]),
-        model_id=plan.model_name,
-        task_json=_task_json(plan),
-        tools_hash=plan.registry.fingerprint(),
-    )
-    executor = Executor(
-        plan.registry, Policy.for_workspace(plan.roots, plan.rules), plan.approver, journal, run_id
-    )
-    progress = _Progress(run_id, time.monotonic())
-    end = _End("error", "the run ended unexpectedly")
+    """Run a prepared run as one journaled run, yielding its events."""
+    progress = _Progress("", time.monotonic())
+    try:
+        end: _End | None = _open_planned_model(plan, progress)
+        progress.examples = _recall(plan, journal)
+        run_id = progress.run_id = _start(plan, progress, journal)
+    except BaseException:
+        _close(plan, progress)
+        raise
     checks: tuple[CheckResult, ...] = ()
     try:
-        yield RunStarted(
-            run_id, goal, plan.model_name, str(plan.roots[0]), tuple(plan.registry.names())
-        )
-        end = yield from _steps(plan, progress, executor, journal)
-        if task.checks and end.outcome in ("success", "failed"):
-            policy = Policy.for_workspace(plan.roots, plan.rules)
+        model_id = progress.router.model_id if progress.router is not None else "none"
+        names = tuple(plan.registry.names())
+        yield RunStarted(run_id, plan.goal, model_id, str(plan.roots[0]), names)
+        yield from _announce(progress, journal)
+        if end is None:
+            executor = Executor(plan.registry, _policy(plan), plan.approver, journal, run_id)
+            end = yield from _steps(plan, progress, executor, journal)
+        if plan.task is not None and plan.task.checks and end.outcome in ("success", "failed"):
             checks = evaluate_checks(
-                task.checks,
+                plan.task.checks,
                 Workspace(plan.roots),
-                policy,
+                _policy(plan),
                 browser=plan.tools.browser,
                 stop=plan.stop,
             )
@@ -163,24 +182,114 @@ def run_task(plan: TaskRun, journal: Journal) -> Generator[Event, None, None]:
         end = _End("error", f"internal error: {type(exc).__name__}: {exc}")
         raise
     finally:
-        try:
-            journal.set_step_sources(run_id, replayed=progress.replayed)
-            journal.finish_run(
-                run_id,
-                outcome=end.outcome,
-                message=end.message,
-                checks=[c.to_json() for c in checks],
-            )
-        finally:
-            try:
-                plan.tools.close()
-            finally:
-                if progress.router is not None and plan.owns_model:
-                    progress.router.close()
+        _finish(plan, progress, journal, end, checks)
     if checks:
         yield ChecksFinished(run_id, checks)
     seconds = time.monotonic() - progress.started
+    assert end is not None
     yield RunFinished(run_id, end.outcome, end.message, progress.last_step, seconds)
+
+
+def _policy(plan: TaskRun) -> Policy:
+    return Policy.for_workspace(plan.roots, plan.rules)
+
+
+def _start(plan: TaskRun, progress: _Progress, journal: Journal) -> str:
+    """Journal the run's start (the same fields for every kind of run), and its start page."""
+    router = progress.router
+    style = style_of(router) if router is not None else FULL
+    system = Transcript.start(plan.registry, plan.goal, "", style)
+    run_id = journal.start_run(
+        goal=plan.goal,
+        workspace=str(plan.roots[0]),
+        model_id=router.model_id if router is not None else "none",
+        task_json=_task_json(plan),
+        prompt_hash=system.template_hash(),
+        tools_hash=plan.registry.fingerprint(),
+    )
+    if plan.start_url is not None:
+        journal.record_event(run_id, START_PAGE_EVENT, {"url": plan.start_url})
+    return run_id
+
+
+def _finish(
+    plan: TaskRun,
+    progress: _Progress,
+    journal: Journal,
+    end: _End | None,
+    checks: Sequence[CheckResult],
+) -> None:
+    """Journal how the run ended, then close what it started, whatever happens."""
+    end = end or _End("error", "the run ended unexpectedly")
+    try:
+        journal.set_step_sources(progress.run_id, replayed=progress.replayed)
+        journal.finish_run(
+            progress.run_id,
+            outcome=end.outcome,
+            message=end.message,
+            checks=[c.to_json() for c in checks],
+        )
+    finally:
+        _close(plan, progress)
+
+
+def _close(plan: TaskRun, progress: _Progress) -> None:
+    """Close what the run started: its tools, and the model it opened."""
+    try:
+        plan.tools.close()
+    finally:
+        if progress.router is not None and plan.owns_model:
+            progress.router.close()
+
+
+def _open_planned_model(plan: TaskRun, progress: _Progress) -> _End | None:
+    """Open the model now when the run plans to use it; the error when it cannot."""
+    task = plan.task
+    planned = task is None or task.goal is not None
+    planned = planned or any(isinstance(s, AgentStep) for s in (task.steps if task else ()) or ())
+    if not planned:
+        return None
+    problem = _open_model(plan, progress)
+    return None if problem is None else _End("error", problem)
+
+
+def _open_model(plan: TaskRun, progress: _Progress) -> str | None:
+    """Open the run's model unless it is open; why it cannot be, if it cannot."""
+    if progress.router is not None:
+        return None
+    if plan.open_model is None:
+        return f"this step needs a model, and there is none: {plan.model_name}"
+    try:
+        progress.router = plan.open_model()
+    except ModelError as exc:
+        return f"cannot open model {plan.model_name}: {exc}"
+    return None
+
+
+def _recall(plan: TaskRun, journal: Journal) -> tuple[experience.Example, ...]:
+    """The user's past runs most like a plain goal's, as worked examples."""
+    if plan.task is not None or plan.examples or plan.recall <= 0:
+        return plan.examples
+    return experience.recall(
+        journal,
+        plan.goal,
+        plan.registry,
+        workspace=plan.roots[0],
+        start_url=plan.start_url,
+        limit=plan.recall,
+    )
+
+
+def _announce(progress: _Progress, journal: Journal) -> Generator[Event, None, None]:
+    """Journal and say which past runs the model is shown (right after `RunStarted`)."""
+    if not progress.examples:
+        return
+    runs = tuple(str(e["run_id"]) for e in progress.examples)
+    goals = tuple(str(e["goal"]) for e in progress.examples)
+    journal.record_event(
+        progress.run_id, experience.USED_EVENT, {"runs": list(runs), "goals": list(goals)}
+    )
+    yield ExperienceUsed(progress.run_id, runs, goals)
 
 
 def _judged(end: _End, checks: tuple[CheckResult, ...]) -> _End:
@@ -199,6 +308,9 @@ def _steps(
     plan: TaskRun, progress: _Progress, executor: Executor, journal: Journal
 ) -> Generator[Event, None, _End]:
     task = plan.task
+    if task is None:  # a plain goal: one stretch of model steps, announced by nothing
+        segment = yield from _agent(plan, progress, executor, journal, plan.goal, None, plain=True)
+        return _End(segment.outcome, segment.message)
     items: list[ToolStep | AgentStep] = list(task.steps or [])
     if task.goal is not None:
         items = [AgentStep(agent=task.goal)]
@@ -215,29 +327,43 @@ def _steps(
                 return _End(segment.outcome, segment.message)
             message = segment.message
             continue
-        args, missing = placeholders.fill_outputs(item.args, progress.outputs)
-        if missing is not None:
-            failure = (
-                f"step {n} ({item.tool}) needs the output saved as {missing!r}, "
-                "and the step that saves it did not give one"
-            )
-            journal.record_event(
-                progress.run_id,
-                "step_failed",
-                {"step": n, "tool": item.tool, "kind": "missing_output", "error": failure},
-                step_idx=progress.last_step,
-            )
-            return _End("failed", failure)
-        result = yield from _fixed(plan, progress, executor, journal, item, n, args)
-        if result.ok and item.save_as:
-            progress.outputs[item.save_as] = result.output
-        if result.finish:
-            return _End("success", result.output)
-        if not result.ok:
-            end = yield from _recover(plan, progress, executor, journal, item, n, result)
-            if end is not None:
-                return end
+        end = yield from _tool_step(plan, progress, executor, journal, item, n)
+        if end is not None:
+            return end
     return _End("success", message)
+
+
+def _tool_step(
+    plan: TaskRun,
+    progress: _Progress,
+    executor: Executor,
+    journal: Journal,
+    item: ToolStep,
+    n: int,
+) -> Generator[Event, None, _End | None]:
+    """Fixed step `n`, its output saved, its failure recovered from; how the run ends
+    there, or None to carry on."""
+    args, missing = placeholders.fill_outputs(item.args, progress.outputs)
+    if missing is not None:
+        failure = (
+            f"step {n} ({item.tool}) needs the output saved as {missing!r}, "
+            "and the step that saves it did not give one"
+        )
+        journal.record_event(
+            progress.run_id,
+            "step_failed",
+            {"step": n, "tool": item.tool, "kind": "missing_output", "error": failure},
+            step_idx=progress.last_step,
+        )
+        return _End("failed", failure)
+    result = yield from _fixed(plan, progress, executor, item, n, args)
+    if result.ok and item.save_as:
+        progress.outputs[item.save_as] = result.output
+    if result.finish:
+        return _End("success", result.output)
+    if not result.ok:
+        return (yield from _recover(plan, progress, executor, journal, item, n, result))
+    return None
 
 
 def _halt(plan: TaskRun, progress: _Progress) -> _End | None:
@@ -254,7 +380,6 @@ def _fixed(
     plan: TaskRun,
     progress: _Progress,
     executor: Executor,
-    journal: Journal,
     item: ToolStep,
     n: int,
     args: dict[str, Any],
@@ -269,56 +394,15 @@ def _fixed(
     yield ActionProposed(run_id, idx, thought, item.tool, args, "", Usage())
     started = time.perf_counter()
     progress.replayed += 1  # counted before it runs: the executor journals it whatever happens
-    mismatch = _unexpected_element(plan.registry, item, args)
-    if mismatch is not None:
-        result = mismatch
-        journal.record_step(
-            run_id,
-            StepRecord(idx, thought=thought, tool=item.tool, args=args, ok=False,
-                       result_kind=result.kind, result_text=result.output),
-        )  # fmt: skip
-    else:
-        result = yield from executor.execute(idx, Proposal(thought, item.tool, args), ModelTrace())
+    expect = item.expect
+
+    def guard() -> ToolResult | None:
+        return None if expect is None else unexpected_element(plan.registry, expect, args)
+
+    proposal = Proposal(thought, item.tool, args)
+    result = yield from executor.execute(idx, proposal, ModelTrace(), guard=guard)
     yield ActionFinished(run_id, idx, item.tool, result, time.perf_counter() - started)
     return result
-
-
-#: The browser action whose effect names an element without doing anything to it; its
-#: scope is ``HOST ROLE "NAME"`` (tools/browser/tool.py), read here as the element's identity.
-_ELEMENT_PROBE = "browser.hover"
-
-
-def expects_element(step: ToolStep) -> bool:
-    """Whether `step` names a browser element, so that an ``expect`` can be checked."""
-    element = step.args.get("element")
-    return step.tool.startswith("browser.") and isinstance(element, int) and element >= 1
-
-
-def _unexpected_element(
-    registry: Registry, item: ToolStep, args: dict[str, Any]
-) -> ToolResult | None:
-    """A failure when the step's element is not (or no longer) the one it expects."""
-    expected = parse_expect(item.expect) if item.expect is not None else None
-    probe = registry.get(_ELEMENT_PROBE)
-    if expected is None or probe is None:
-        return None
-    element = args.get("element")
-    try:
-        scope = probe.effect(probe.args.model_validate({"element": element})).scope
-    except ValidationError:
-        return None  # the executor reports bad args the usual way
-    except ToolFailure as failure:
-        return ToolResult.failure(failure.kind, failure.message)
-    found = scope.partition(" ")[2]
-    seen = parse_expect(found)
-    role, name = expected
-    if seen is not None and seen[0] == role and seen[1] == name[:60]:
-        return None
-    return ToolResult.failure(
-        "unexpected_element",
-        f"element {element} is {found or 'not there'}, not the expected {item.expect}; "
-        "the page changed, so nothing was done",
-    )
 
 
 def _recover(
@@ -341,7 +425,7 @@ def _recover(
         return _End("failed", failure)
     spec = plan.registry.get(item.tool)
     description = spec.description if spec is not None else item.tool
-    goal = fallback_goal(plan.task.name, item, description)
+    goal = fallback_goal(plan.task.name if plan.task else plan.goal, item, description)
     journal.record_event(progress.run_id, "step_fallback", {**detail, "goal": goal}, step_idx=idx)
     context = f"The step failed: {result.kind}: {result.output}\n\n{plan.context()}"
     segment = yield from _agent(
@@ -369,24 +453,26 @@ def _agent(
     *,
     fallback_for: int | None = None,
     context: str | None = None,
+    plain: bool = False,
 ) -> Generator[Event, None, Segment]:
-    """Hand `goal` to the model for at most `max_steps` (and what the run has left)."""
+    """Hand `goal` to the model for at most `max_steps` (and what the run has left). A
+    `plain` goal's stretch is the whole run: it is not announced as a sub-goal."""
     left = plan.limits.max_steps - progress.last_step
     budget = min(max_steps or left, left)
     first = progress.last_step + 1
     if budget <= 0:
         return Segment("failed", f"step budget of {plan.limits.max_steps} used up", first - 1, 0)
-    yield SubgoalStarted(progress.run_id, first, goal, budget, fallback_for)
-    if progress.router is None:
-        if plan.open_model is None:
-            message = f"this step needs a model, and there is none: {plan.model_name}"
-            return Segment("error", message, first - 1, 0)
-        try:
-            progress.router = plan.open_model()
-        except ModelError as exc:
-            return Segment("error", f"cannot open model {plan.model_name}: {exc}", first - 1, 0)
+    if not plain:
+        yield SubgoalStarted(progress.run_id, first, goal, budget, fallback_for)
+    problem = _open_model(plan, progress)
+    if problem is not None or progress.router is None:
+        return Segment("error", problem or "no model", first - 1, 0)
     transcript = Transcript.start(
-        plan.registry, goal, plan.context() if context is None else context
+        plan.registry,
+        goal,
+        plan.context() if context is None else context,
+        style_of(progress.router),
+        examples=progress.examples if plain else (),
     )
     segment = yield from model_steps(
         transcript,
@@ -406,19 +492,24 @@ def _agent(
 
 
 def _task_json(plan: TaskRun) -> str:
+    """What the run was asked, as journaled: the same keys for every kind of run."""
     task = plan.task
     return json.dumps(
         {
-            "task_file": plan.source,
-            "name": task.name,
-            "goal": task.goal,
-            "steps": [s.model_dump() for s in task.steps] if task.steps else None,
-            "inputs": dict(task.input_values),
+            "task_file": plan.source or None,
+            "name": task.name if task else None,
+            "goal": plan.goal,
+            "steps": [s.model_dump() for s in task.steps] if task and task.steps else None,
+            "inputs": dict(task.input_values) if task else {},
             "workspace": [str(p) for p in plan.roots],
             "grants": [[r.capability, r.scope, r.decision] for r in plan.rules],
             "limits": {"max_steps": plan.limits.max_steps, "max_seconds": plan.limits.max_seconds},
             "on_step_failure": plan.on_step_failure,
             "model": plan.model_name,
+            "start_url": plan.start_url,
+            "tools": plan.registry.names(),
+            # A plain goal's one stretch starts from this; a task's are built as it runs.
+            "context": plan.context() if task is None else None,
         },
         ensure_ascii=False,
     )
@@ -436,4 +527,11 @@ def fallback_goal(task_name: str, step: ToolStep, description: str) -> str:
     )
 
 
-__all__ = ["FALLBACK_MAX_STEPS", "StepFailure", "TaskRun", "fallback_goal", "run_task"]
+__all__ = [
+    "FALLBACK_MAX_STEPS",
+    "START_PAGE_EVENT",
+    "StepFailure",
+    "TaskRun",
+    "fallback_goal",
+    "run_task",
+]

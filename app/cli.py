@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Literal, NoReturn, cast
@@ -24,16 +25,18 @@ from agent import assemble
 from agent.approval import AlwaysAllow, AlwaysDeny, Approver
 from agent.assemble import BadInput
 from agent.events import Event, RunFinished
-from agent.goalrun import GoalRequest, plan_goal
 from agent.journal import Journal, UnknownRun
-from agent.runner import TaskReport, check_steps, run_task_path, task_tools
-from agent.settings import Settings, is_interactive
+from agent.preflight import check_steps, task_tools
+from agent.prepare import RunRequest, prepare_run
+from agent.runner import TaskReport, run_task_path
+from agent.settings import Settings, is_interactive, without_adapter
 from agent.taskfile import TaskFile, TaskFileError, load_task_file
 from agent.taskfile.from_run import SaveError, save_run
+from agent.taskrun import run_task
 from app.approver import TerminalApprover
 from app.common import err, fail, set_pairs, settings_or_fail
 from app.display import LiveDisplay, event_json, runs_table, show_run
-from models.base import ModelError
+from models.base import ChatModel
 from tools.base import ToolFailure
 from tools.undo import undo_change, undo_in_flight
 
@@ -52,103 +55,134 @@ def _journal(settings: Settings) -> Journal:
     return assemble.open_journal(settings)
 
 
+@dataclass(frozen=True, slots=True)
+class CliContext:
+    """What a program that invokes the CLI in-process (tests, an embedding app) may hand it
+    as the click context's ``obj``: an open model for ``run`` to use instead of loading one
+    (the caller keeps and closes it)."""
+
+    model: ChatModel | None = None
+
+
+_Goal = Annotated[
+    str, typer.Argument(help="What to do, in plain language, or a FILE.task.yaml to run.")
+]
+_Workspace = Annotated[
+    list[Path] | None,
+    typer.Option("--workspace", "-w", help="Folder the agent may work in (repeatable)."),
+]
+_Model = Annotated[str | None, typer.Option(help="'embedded', a configured name, or a .gguf path.")]
+_Allow = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow", help="Grant a capability for this run, e.g. fs.write or fs.write:reports/*."
+    ),
+]
+_Yes = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every approval question.")]
+_MaxSteps = Annotated[int | None, typer.Option(min=1, help="Step budget.")]
+_Json = Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")]
+_StartUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--start-url",
+        help="Open this page first and give the agent the browser (the page's site is granted for this run).",
+    ),
+]
+_Gui = Annotated[
+    bool,
+    typer.Option(
+        "--gui",
+        help="Give the agent the desktop GUI tool (Linux X11): read the screen, click, type.",
+    ),
+]
+_Set = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="A task file's input, NAME=VALUE (repeatable)."),
+]
+_Memory = Annotated[
+    bool,
+    typer.Option(
+        "--memory/--no-memory",
+        help="Show the model your past runs most like this goal (default: on, see [memory]).",
+    ),
+]
+_NoAdapter = Annotated[
+    bool,
+    typer.Option(
+        "--no-adapter",
+        help="Run local models bare, without deskhand's adapter (see model.use_adapter).",
+    ),
+]
+_OnStepFailure = Annotated[
+    str | None,
+    typer.Option(
+        "--on-step-failure",
+        help="When a task file's fixed step fails: 'agent' lets the model do it, 'stop' ends the run.",
+    ),
+]
+
+
 @cli.command("run")
 def run_command(
-    goal: Annotated[
-        str, typer.Argument(help="What to do, in plain language, or a FILE.task.yaml to run.")
-    ],
-    workspace: Annotated[
-        list[Path] | None,
-        typer.Option("--workspace", "-w", help="Folder the agent may work in (repeatable)."),
-    ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="'embedded', a configured name, or a .gguf path.")
-    ] = None,
-    allow: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow", help="Grant a capability for this run, e.g. fs.write or fs.write:reports/*."
-        ),
-    ] = None,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Answer yes to every approval question.")
-    ] = False,
-    max_steps: Annotated[int | None, typer.Option(min=1, help="Step budget.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")] = False,
-    start_url: Annotated[
-        str | None,
-        typer.Option(
-            "--start-url",
-            help="Open this page first and give the agent the browser (the page's site is granted for this run).",
-        ),
-    ] = None,
-    gui: Annotated[
-        bool,
-        typer.Option(
-            "--gui",
-            help="Give the agent the desktop GUI tool (Linux X11): read the screen, click, type.",
-        ),
-    ] = False,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="A task file's input, NAME=VALUE (repeatable)."),
-    ] = None,
-    on_step_failure: Annotated[
-        str | None,
-        typer.Option(
-            "--on-step-failure",
-            help="When a task file's fixed step fails: 'agent' lets the model do it, 'stop' ends the run.",
-        ),
-    ] = None,
+    ctx: typer.Context,
+    goal: _Goal,
+    workspace: _Workspace = None,
+    model: _Model = None,
+    allow: _Allow = None,
+    yes: _Yes = False,
+    max_steps: _MaxSteps = None,
+    as_json: _Json = False,
+    start_url: _StartUrl = None,
+    gui: _Gui = False,
+    set_: _Set = None,
+    memory: _Memory = True,
+    on_step_failure: _OnStepFailure = None,
+    no_adapter: _NoAdapter = False,
 ) -> None:
     """Plan and carry out GOAL with the model, asking before each effect the policy does not allow.
 
     GOAL may be a task file (*.task.yaml): its fixed steps run without a model, its
     checks decide the outcome, and a failing check exits 1."""
     settings = settings_or_fail()
+    settings = without_adapter(settings) if no_adapter else settings
+    given = ctx.obj.model if isinstance(ctx.obj, CliContext) else None
+    request = RunRequest(
+        workspace=workspace or [],
+        model=given or model,
+        grants=allow or [],
+        approver=_approver(yes, as_json),
+        max_steps=max_steps,
+    )
     if _is_task_file(goal):
         if start_url is not None or gui:
             fail("--start-url and --gui apply to a goal; a task file names its own steps")
         _run_task_file(
             Path(goal),
             settings,
-            workspace=workspace or [],
-            model=model,
-            allow=allow or [],
-            approver=_approver(yes, as_json),
-            max_steps=max_steps,
+            request,
             as_json=as_json,
             overrides=set_pairs(set_ or []),
             on_step_failure=_step_failure(on_step_failure),
         )
     if set_ or on_step_failure:
         fail("--set and --on-step-failure apply to a task file (FILE.task.yaml), not to a goal")
-    request = GoalRequest(
-        goal, workspace or [], allow or [], start_url=start_url, max_steps=max_steps, gui=gui
-    )
+    request = replace(request, goal=goal, start_url=start_url, gui=gui, memory=memory)
+    _run_goal(request, settings, as_json)
+
+
+def _run_goal(request: RunRequest, settings: Settings, as_json: bool) -> NoReturn:
+    """Run a plain goal; exit 0 when it succeeded, 1 otherwise."""
     stop = threading.Event()
     try:
-        plan = plan_goal(request, settings, stop)
-        entry = assemble.resolve_model(settings, model)
+        plan = prepare_run(request, settings, stop)
     except BadInput as exc:
         fail(str(exc))
-    journal = _journal(settings)
-    try:
-        router = assemble.open_router(settings, entry)
-    except ModelError as exc:
-        fail(f"cannot open model {entry.name}: {exc}")
-    try:
-        prepared = plan.prepare(model=router, journal=journal, approver=_approver(yes, as_json))
-    except BadInput as exc:
-        router.close()
-        journal.close()
-        fail(str(exc))
-    try:
-        finished = _drive(prepared.events(), stop, as_json)
-    finally:
-        prepared.close()
-    router.close()
-    journal.close()
+    with _journal(settings) as journal:
+        events = run_task(plan, journal)
+        try:
+            finished = _drive(events, stop, as_json)
+        finally:
+            events.close()  # journaled as stopped, if a second Ctrl-C cut it short
     raise typer.Exit(0 if finished is not None and finished.outcome == "success" else 1)
 
 
@@ -217,12 +251,8 @@ def _step_failure(text: str | None) -> Literal["agent", "stop"] | None:
 def _run_task_file(
     path: Path,
     settings: Settings,
+    request: RunRequest,
     *,
-    workspace: list[Path],
-    model: str | None,
-    allow: list[str],
-    approver: Approver,
-    max_steps: int | None,
     as_json: bool,
     overrides: dict[str, str],
     on_step_failure: Literal["agent", "stop"] | None,
@@ -234,14 +264,14 @@ def _run_task_file(
             report = run_task_path(
                 path,
                 settings=settings,
-                workspace=workspace,
+                workspace=request.workspace,
                 overrides=overrides,
-                approver=approver,
+                approver=request.approver,
                 stop=stop,
                 on_event=show,
-                model=model,
-                grants=allow,
-                max_steps=max_steps,
+                model=request.model,
+                grants=request.grants,
+                max_steps=request.max_steps,
                 on_step_failure=on_step_failure,
             )
     except (TaskFileError, BadInput) as exc:
@@ -388,53 +418,13 @@ def undo_command(
         out.print(f"undone: {what}", markup=False)
 
 
-@cli.command("models")
-def models_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List the embedded and configured models, where each lives, GPU offload, and how
-    local models run on this CPU."""
-    from models.llamacpp import cpu_repack_choice, gpu_offload_supported
+from app.models_cli import models_app  # noqa: E402  (models: list, recommend, pull, rm)
 
-    settings = settings_or_fail()
-    gpu = gpu_offload_supported()
-    local = {
-        "process": "own (a crash ends a run, not deskhand)",
-        "threads": settings.model.threads or "follow the load",
-        "cpu_repack": settings.model.cpu_repack,
-        "cpu_repack_choice": cpu_repack_choice(settings.model.cpu_repack),
-        "adapter": str(settings.model.adapter) if settings.model.adapter else None,
-    }
-    rows = [
-        {
-            "name": e.name,
-            "kind": e.kind,
-            "location": e.location,
-            "available": e.available,
-            "default": e.name == settings.model.default,
-            "gpu_offload": gpu and e.kind == "gguf" and settings.model.gpu_layers != 0,
-            **(local if e.kind == "gguf" else {}),
-        }
-        for e in assemble.catalogue(settings).entries()
-    ]
-    if as_json:
-        print(json.dumps(rows))
-        return
-    for r in rows:
-        mark = "*" if r["default"] else " "
-        state = "" if r["available"] else "  (not installed)"
-        gpu_note = (
-            "  gpu offload: on"
-            if r["gpu_offload"]
-            else ("  gpu offload: off" if r["kind"] == "gguf" else "")
-        )
-        out.print(
-            f"{mark} {r['name']:<12} {r['kind']:<7} {r['location']}{gpu_note}{state}", markup=False
-        )
-    out.print(
-        f"local models: own process; threads: {local['threads']}; {local['cpu_repack_choice']}"
-        + (f"; adapter: {local['adapter']}" if local["adapter"] else ""),
-        markup=False,
-    )
+cli.add_typer(models_app, name="models")
 
+from app.doctor import doctor_command  # noqa: E402  (what this machine can run, and what to fix)
+
+cli.command("doctor")(doctor_command)
 
 from app.watch import watch_command  # noqa: E402  (the watched inbox lives in its own module)
 
@@ -443,6 +433,10 @@ cli.command("watch")(watch_command)
 from app.train import train_command  # noqa: E402  (training, with the optional extra)
 
 cli.command("train")(train_command)
+
+from app.learn import learn_app  # noqa: E402  (learning from the user's runs)
+
+cli.add_typer(learn_app, name="learn")
 
 from app.desktop import palette_command, stop_command, tray_command  # noqa: E402  (the desktop app)
 

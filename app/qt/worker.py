@@ -18,8 +18,9 @@ Invariants:
   when the goal names a web page (opened first, its site granted for this run, as with
   ``--start-url``) or the configured permissions grant a browser capability. The browser
   lives on this thread and is closed when the run ends, however it ends.
-- A saved task file runs through `agent.runner` (`prepare` + `drive`, as the CLI and the
-  inbox run it), with the UI's approver and this worker's journal and stop flag.
+- Goals and saved task files are prepared as the CLI and the inbox prepare them
+  (`agent.prepare.prepare_run`) and run through the one lifecycle (`agent.taskrun`),
+  with the UI's approver, the app's loaded model and this worker's journal and stop flag.
 - `stop()` sets the engine's stop flag (checked between steps and between generated
   tokens), settles any approval the run is parked on as a denial, and drops goals
   queued behind the run.
@@ -47,6 +48,7 @@ from app.qt.approval import QtApprover
 if TYPE_CHECKING:
     from agent.events import Event
     from agent.journal import Journal
+    from agent.prepare import RunRequest
     from models.router import ModelRouter
 
 log = logging.getLogger(__name__)
@@ -240,62 +242,65 @@ class EngineWorker:
             self._router = None
 
     def _run_goal(self, goal: _Goal) -> None:
-        from agent.assemble import BadInput
-        from agent.goalrun import GoalRequest, plan_goal
+        from agent.prepare import RunRequest
 
         if self._router is None:
             self._load()  # the last attempt failed; the settings may have been fixed
         if self._router is None:
             self.signals.run_failed.emit("no model is available; see Settings")
             return
-        s = self._settings
-        assert self._journal is not None
         # What the CLI's `run` builds for a plain goal, with ``--start-url`` when the goal
-        # names a page (agent.goalrun: the one way to prepare a goal's run).
-        request = GoalRequest(
-            goal.goal, s.workspaces, start_url=page_in(goal.goal), attached=goal.context
+        # names a page, on the app's loaded model.
+        request = RunRequest(
+            goal=goal.goal,
+            workspace=self._settings.workspaces,
+            model=self._router,
+            start_url=page_in(goal.goal),
+            attached=goal.context,
+            approver=self._approver,
         )
-        try:
-            plan = plan_goal(request, s, self._stop)
-            prepared = plan.prepare(
-                model=self._router, journal=self._journal, approver=self._approver
-            )
-        except BadInput as exc:
-            self.signals.run_failed.emit(str(exc))
-            return
-        self._arm_stop(goal.seq)
-        self._drive(prepared.events, prepared.close)
+        self._run(request, goal.seq)
 
     def _run_task_file(self, command: _TaskFile) -> None:
         from agent.assemble import BadInput
-        from agent.runner import prepare
+        from agent.prepare import RunRequest
         from agent.taskfile import TaskFileError, load_task_file
+
+        try:
+            task = load_task_file(command.path)
+        except (TaskFileError, BadInput) as exc:
+            self.signals.run_failed.emit(str(exc).splitlines()[0] if str(exc) else repr(exc))
+            return
+        request = RunRequest(
+            task_file=task,
+            source=str(command.path),
+            workspace=self._settings.workspaces,
+            default_model=self._router,  # the app's model, not a second copy
+            approver=self._approver,
+        )
+        self._run(request, command.seq)
+
+    def _run(self, request: RunRequest, seq: int) -> None:
+        """Prepare and drive one run (`agent.prepare`, as the CLI and the inbox do), with
+        this worker's journal and stop flag; a request that cannot start is one line."""
+        from agent.assemble import BadInput
+        from agent.prepare import prepare_run
+        from agent.taskfile import TaskFileError
         from agent.taskrun import run_task
 
-        s = self._settings
-        self._arm_stop(command.seq)
+        self._arm_stop(seq)
         try:
-            plan = prepare(
-                load_task_file(command.path),
-                source=str(command.path),
-                settings=s,
-                workspace=s.workspaces,
-                approver=self._approver,
-                stop=self._stop,
-                loaded=self._router,  # the app's model, not a second copy
-            )
+            plan = prepare_run(request, self._settings, self._stop)
         except (TaskFileError, BadInput) as exc:
             self.signals.run_failed.emit(str(exc).splitlines()[0] if str(exc) else repr(exc))
             return
         assert self._journal is not None
         journal = self._journal
-        self._drive(lambda: run_task(plan, journal), None)
+        self._drive(lambda: run_task(plan, journal))
 
-    def _drive(
-        self, events: Callable[[], Iterator[Event]], close: Callable[[], None] | None
-    ) -> None:
-        """Run one run's events to the end, as signals; `close` what it started (its
-        browser) however it ends."""
+    def _drive(self, events: Callable[[], Iterator[Event]]) -> None:
+        """Run one run's events to the end, as signals (the run closes what it started,
+        its browser, however it ends)."""
         self.signals.busy_changed.emit(True)
         try:
             for event in events():
@@ -304,8 +309,6 @@ class EngineWorker:
             log.exception("the run raised")
             self.signals.run_failed.emit(f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            if close is not None:
-                close()
             self.signals.busy_changed.emit(False)
 
     def _arm_stop(self, seq: int) -> None:

@@ -18,13 +18,11 @@ from pages.runs import on, reply, run_browser_task
 from pages.server import Site, act, make_tool, serve_pages
 from typer.testing import CliRunner
 
-from agent import assemble
 from agent.approval import AlwaysDeny
 from agent.events import ActionFinished, RunFinished
 from agent.journal import Journal
-from app.cli import cli
+from app.cli import CliContext, cli
 from models.constrained import check_supported
-from models.router import FallbackPolicy, ModelRouter
 from models.scripted import ScriptedModel
 from tools.registry import Registry
 
@@ -88,21 +86,17 @@ def test_the_agent_loop_fills_and_submits_a_form(
     }
 
 
-def scripted_router(replies: Sequence[Any]) -> Any:
-    def open_router(*args: Any, **kwargs: Any) -> ModelRouter:
-        return ModelRouter(ScriptedModel(list(replies)), None, FallbackPolicy(remote_allowed=False))
-
-    return open_router
+def scripted(replies: Sequence[Any]) -> CliContext:
+    """The CLI's context with a scripted model for ``run`` (instead of loading one)."""
+    return CliContext(model=ScriptedModel(list(replies)))
 
 
-def test_cli_run_with_a_start_url(
-    site: Site, workspace: Path, headless: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(assemble, "open_router", scripted_router(FILL_THE_FORM))
+def test_cli_run_with_a_start_url(site: Site, workspace: Path, headless: None) -> None:
     result = CliRunner().invoke(
         cli,
         ["run", "Sign up as Ada Lovelace from France", "--start-url", site.url("form.html"),
          "--allow", "browser.input:127.0.0.1", "-w", str(workspace), "--json"],
+        obj=scripted(FILL_THE_FORM),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -116,10 +110,10 @@ def test_cli_run_with_a_start_url(
      ("http://127.0.0.1:9/", "cannot open http://127.0.0.1:9/")],
 )  # fmt: skip
 def test_cli_start_url_problems_are_one_line(
-    url: str, message: str, workspace: Path, headless: None, monkeypatch: pytest.MonkeyPatch
+    url: str, message: str, workspace: Path, headless: None
 ) -> None:
-    monkeypatch.setattr(assemble, "open_router", scripted_router([]))
-    result = CliRunner().invoke(cli, ["run", "x", "--start-url", url, "-w", str(workspace)])
+    args = ["run", "x", "--start-url", url, "-w", str(workspace)]
+    result = CliRunner().invoke(cli, args, obj=scripted([]))
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

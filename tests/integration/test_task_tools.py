@@ -20,7 +20,8 @@ from pages.server import Site, serve_pages
 from agent.approval import AlwaysAllow
 from agent.events import ActionFinished, Event
 from agent.journal import Journal
-from agent.runner import drive, prepare, task_tools
+from agent.prepare import RunRequest, prepare_run
+from agent.runner import drive, task_tools
 from agent.settings import Settings, load_settings
 from agent.taskfile import parse_task_text
 from agent.taskrun import TaskRun, run_task
@@ -69,7 +70,9 @@ def test_a_run_gets_the_tools_its_task_uses(
 
 def plan(text: str, settings: Settings, ws: Path, **options: Any) -> TaskRun:
     task = parse_task_text(text, "t.task.yaml")
-    return prepare(task, source="t.task.yaml", settings=settings, workspace=[ws], **options)
+    stop = options.pop("stop", None)
+    request = RunRequest(task_file=task, source="t.task.yaml", workspace=[ws], **options)
+    return prepare_run(request, settings, stop)
 
 
 def form_task(site: Site, extra_step: str) -> str:

@@ -1,8 +1,8 @@
 """Running a browser task through the real engine with a scripted model.
 
-The engine is the product's own (`agent.assemble`: the browser tool with the keyring
-lookup, the file tool, the policy, the executor, the SQLite journal under
-DESKHAND_HOME); only the model is scripted. A scripted reply can name an element by its
+The run is prepared and driven as every run is (`agent.prepare`, `agent.taskrun`: the
+browser tool with the keyring lookup, the file tool, the policy, the executor, the SQLite
+journal under DESKHAND_HOME); only the model is scripted, handed in as the run's model. A scripted reply can name an element by its
 name (`on`), and is given its index from the latest observation the model was shown.
 """
 
@@ -18,12 +18,11 @@ from typing import Any
 from agent import assemble
 from agent.approval import Approver
 from agent.events import Event, RunStarted
-from agent.loop import Engine, run
-from agent.policy import Rule, parse_grant
+from agent.policy import Rule
+from agent.prepare import RunRequest, prepare_run
 from agent.settings import Settings, load_settings
-from agent.task import Limits, Task
+from agent.taskrun import run_task
 from models.base import Message
-from models.router import FallbackPolicy, ModelRouter
 from models.scripted import ScriptedModel
 
 Reply = dict[str, Any] | Callable[[Sequence[Message]], str]
@@ -76,34 +75,29 @@ def run_browser_task(
     config_rules: Sequence[Rule] = (),
     goal: str = "Do what the page asks",
 ) -> BrowserRun:
-    """Open `start_url` as ``deskhand run GOAL --start-url`` does, then let the scripted
-    model act; returns the events and every prompt the model was given."""
+    """Open `start_url` as ``deskhand run GOAL --start-url`` does (`agent.prepare`), then
+    let the scripted model act; returns the events and every prompt the model was given.
+    `config_rules` are written to the config file's ``[[permissions]]``."""
     (home / "config").mkdir(parents=True, exist_ok=True)
-    (home / "config" / "config.toml").write_text("[browser]\nheadless = true\n")
-    settings = load_settings({"DESKHAND_HOME": str(home)})
-    rules = (
-        assemble.start_url_grant(start_url),
-        *(parse_grant(g, [workspace]) for g in grants),
-        *config_rules,
+    config = "[browser]\nheadless = true\n" + "".join(
+        f"[[permissions]]\ncapability = {json.dumps(r.capability)}\n"
+        f"scope = {json.dumps(r.scope)}\ndecision = {json.dumps(r.decision)}\n"
+        for r in config_rules
     )
-    journal = assemble.open_journal(settings)
-    browser = assemble.browser_tool(settings, [workspace], goal)
+    (home / "config" / "config.toml").write_text(config)
+    settings = load_settings({"DESKHAND_HOME": str(home)})
     model = ScriptedModel(list(replies))
-    try:
-        context = f"The browser shows this page:\n{browser.start(start_url)}"
-        task = Task(
-            goal=goal,
-            workspace=(workspace,),
-            grants=rules,
-            limits=Limits(max_steps=len(replies) + 1),
-            context=context,
-        )
-        router = ModelRouter(model, None, FallbackPolicy(remote_allowed=False))
-        engine = Engine(
-            router, assemble.registry(settings, [workspace], browser), journal, approver
-        )
-        events = list(run(task, engine))
-    finally:
-        browser.close()
-        journal.close()
+    request = RunRequest(
+        goal=goal,
+        workspace=[workspace],
+        model=model,
+        grants=grants,
+        start_url=start_url,
+        approver=approver,
+        max_steps=len(replies) + 1,
+        memory=False,
+    )
+    plan = prepare_run(request, settings)
+    with assemble.open_journal(settings) as journal:
+        events = list(run_task(plan, journal))
     return BrowserRun(events, model.calls, settings)

@@ -9,16 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.journal import Journal
-from agent.loop import Engine, run
+from agent.prepare import RunRequest, prepare_run
 from agent.runner import run_task_path
 from agent.settings import Settings, load_settings
-from agent.task import Task
 from agent.taskfile import parse_task_text
 from agent.taskfile.from_run import SaveError, save_run, task_from_run
-from models.router import FallbackPolicy, ModelRouter
+from agent.taskrun import run_task
 from models.scripted import ScriptedModel
 
 
@@ -37,17 +35,23 @@ def settings() -> Settings:
 
 def record(settings: Settings, ws: Path, goal: str, replies: list[dict[str, Any]]) -> str:
     """A run of the real engine (real file tool, real journal) with a scripted model."""
-    roots = (ws.resolve(),)
-    journal = Journal(settings.journal_path)
-    engine = Engine(
-        ModelRouter(ScriptedModel(replies), None, FallbackPolicy(remote_allowed=False)),
-        assemble.registry(settings, roots),
-        journal,
-        AlwaysAllow(),
+    request = RunRequest(
+        goal=goal,
+        workspace=[ws.resolve()],
+        model=ScriptedModel(replies),
+        approver=AlwaysAllow(),
+        memory=False,
     )
-    events = list(run(Task(goal=goal, workspace=roots), engine))
-    journal.close()
+    plan = prepare_run(request, settings)
+    with Journal(settings.journal_path) as journal:
+        events = list(run_task(plan, journal))
     return events[0].run_id  # type: ignore[union-attr]
+
+
+def without_a_model(settings: Settings) -> Settings:
+    """`settings` whose default model names nothing: there is no model to open."""
+    model = settings.model.model_copy(update={"default": "no-such-model"})
+    return settings.model_copy(update={"model": model})
 
 
 def tree(root: Path) -> dict[str, str | None]:
@@ -99,7 +103,7 @@ def test_a_saved_run_keeps_the_steps_that_changed_something(
 
 
 def test_save_then_replay_reaches_the_same_end_state_without_a_model(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path
 ) -> None:
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -108,13 +112,9 @@ def test_save_then_replay_reaches_the_same_end_state_without_a_model(
     with Journal(settings.journal_path) as journal:
         save_run(journal, run_id, out)
 
-    def no_model(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the model was opened")
-
-    monkeypatch.setattr(assemble, "open_router", no_model)
     again = tmp_path / "again"
     again.mkdir()
-    report = run_task_path(out, settings=settings, workspace=[again])
+    report = run_task_path(out, settings=without_a_model(settings), workspace=[again])
     assert report.outcome == "success", report.message
     assert (report.replayed_steps, report.model_steps) == (2, 0)
     assert all(c.ok for c in report.checks) and report.checks

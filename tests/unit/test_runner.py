@@ -23,7 +23,8 @@ from agent.events import (
     SubgoalStarted,
 )
 from agent.journal import Journal
-from agent.runner import TaskReport, drive, prepare, run_task_path
+from agent.prepare import RunRequest, prepare_run
+from agent.runner import TaskReport, drive, run_task_path
 from agent.settings import Settings, load_settings
 from agent.taskfile import TaskFileError, parse_task_text
 from agent.taskrun import TaskRun, run_task
@@ -74,7 +75,9 @@ def plan_for(
     **options: Any,
 ) -> tuple[TaskRun, Opener]:
     task = parse_task_text(text, "t.task.yaml", options.pop("overrides", None))
-    plan = prepare(task, source="t.task.yaml", settings=settings, workspace=[ws], **options)
+    stop = options.pop("stop", None)
+    request = RunRequest(task_file=task, source="t.task.yaml", workspace=[ws], **options)
+    plan = prepare_run(request, settings, stop)
     opener = Opener(replies)
     plan.open_model = opener
     return plan, opener
@@ -143,18 +146,19 @@ def test_fixed_steps_run_without_a_model_as_one_journaled_run(settings: Settings
     }
 
 
+def without_a_model(settings: Settings) -> Settings:
+    """`settings` whose default model names nothing: resolving it is bad input, and
+    there is nothing to open."""
+    model = settings.model.model_copy(update={"default": "no-such-model"})
+    return settings.model_copy(update={"model": model})
+
+
 def test_a_fixed_task_never_resolves_or_opens_a_model(
-    settings: Settings, ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, ws: Path, tmp_path: Path
 ) -> None:
-    import agent.assemble as assemble
-
-    def no_model(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("a model was touched")
-
-    monkeypatch.setattr(assemble, "open_router", no_model)
-    monkeypatch.setattr(assemble, "resolve_model", no_model)
     path = tmp_path / "archive.task.yaml"
     path.write_text(ARCHIVE)
+    settings = without_a_model(settings)
     report = run_task_path(path, settings=settings, workspace=[ws], overrides={"week": "3"})
     assert report.outcome == "success" and report.model_steps == 0
 
