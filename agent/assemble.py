@@ -26,6 +26,7 @@ from models.catalogue import (
     UnknownModel,
     embedded_entry,
 )
+from models.installed import installed_entries
 from models.openai_compat import OpenAICompatModel
 from models.router import FallbackPolicy, ModelRouter
 from models.secrets import SecretStoreError, get_secret
@@ -75,6 +76,7 @@ def catalogue(settings: Settings) -> Catalogue:
     options = local_options(settings)
     entries = [embedded_entry(options, settings.model.embedded_path)]
     entries += [_remote_entry(r) for r in settings.model.remotes]
+    entries += installed_entries(settings.data_dir / "models", options)  # `models pull`
     return Catalogue(entries, options)
 
 
