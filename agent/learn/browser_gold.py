@@ -7,8 +7,10 @@ writes it (``[7] button "Save"``: role ``button``, name ``Save``); `Plan.next_st
 the number up in the newest observation in the messages, exactly as the model must.
 
 An `Act` with ``scroll`` set first scrolls down while its element is not in the newest
-observation (an element below the fold); the plan's position is worked out from the
-replies already given, so a `Plan` stays a frozen value that replays the same way.
+observation (an element below the fold). A `Read` reads the page's text with
+``browser.extract`` only when the fact it looks for is not in what the model was last
+shown. The plan's position is worked out from the replies already given, so a `Plan`
+stays a frozen value that replays the same way.
 
 Invariants:
 - The number always comes from the newest observation that lists elements (a result
@@ -56,6 +58,14 @@ class Act:
     scroll: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """Read the page's text, unless `needle` is in the newest result already."""
+
+    needle: str
+    thought: str
+
+
 def latest_view(messages: Sequence[Message]) -> str:
     """The elements block of the newest observation that lists elements ("" if none)."""
     for message in reversed(messages):
@@ -82,15 +92,20 @@ def number_of(view: str, on: On) -> int | None:
 class Plan:
     """A browser gold: `Step`s known up front and `Act`s resolved against the page."""
 
-    acts: tuple[Act | Step, ...]
+    acts: tuple[Act | Read | Step, ...]
 
     def next_step(self, messages: Sequence[Message], index: int) -> Step:
         position, scrolls = self._position(messages)
+        shown = _newest(messages)
+        while position < len(self.acts) and _skipped(self.acts[position], shown):
+            position += 1
         if position >= len(self.acts):
             raise GoldExhausted(f"gold has {len(self.acts)} actions, step {index + 1} asked")
         act = self.acts[position]
         if isinstance(act, Step):
             return act
+        if isinstance(act, Read):
+            return Step("browser.extract", {"element": 0}, act.thought)
         number = number_of(latest_view(messages), act.on)
         if number is not None:
             args = {"element": number, **act.args}
@@ -105,8 +120,14 @@ class Plan:
         for message in messages:
             if message.role != "assistant":
                 continue
-            act = self.acts[position] if position < len(self.acts) else None
             tool = json.loads(message.content).get("tool")
+            while (
+                position < len(self.acts)
+                and isinstance(self.acts[position], Read)
+                and tool != "browser.extract"
+            ):
+                position += 1  # the fact was in view: the read was skipped
+            act = self.acts[position] if position < len(self.acts) else None
             if isinstance(act, Act) and act.scroll and tool == "browser.scroll":
                 scrolls += 1
                 continue
@@ -114,10 +135,20 @@ class Plan:
         return position, scrolls
 
 
+def _newest(messages: Sequence[Message]) -> str:
+    """The newest result or observation the model was shown."""
+    return next((m.content for m in reversed(messages) if m.role == "user"), "")
+
+
+def _skipped(act: Act | Read | Step, shown: str) -> bool:
+    return isinstance(act, Read) and act.needle in shown
+
+
 def scroll_down(on: On) -> Step:
-    what = f"{on.role} {on.name!r}" if on.name else f"the {on.role}"
+    """A scroll whose thought names only what the goal could say (the role), never a name
+    the model has not been shown yet."""
     return Step(
         "browser.scroll",
         {"direction": "down", "element": 0},
-        f"I cannot see {what} yet; scroll down.",
+        f"The {on.role} I need is not shown yet; scroll down.",
     )
