@@ -71,6 +71,7 @@ from models.base import (
     adapter_id,
 )
 from models.constrained import ConstrainedDecoder, VocabMasks
+from models.spelling import Speller
 from models.threads import ThreadBudget, usable_cores
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ class LlamaCppModel:
         )
         self._eog = self._stop_tokens()
         self._space_prefix = self._llm.detokenize(self._plain_tokens("a")) == b" a"
-        self._spelling = self._spelling_table() if self._space_prefix else {}
+        self._speller = Speller(self._pieces, self._byte_tokens()) if self._space_prefix else None
         #: The template's reply starts a new text, so the reply's first token carries
         #: SentencePiece's space prefix (Phi-3); that space is no part of the reply's text.
         self._reply_prefix = self._space_prefix and self._reply_gets_prefix()
@@ -246,14 +247,9 @@ class LlamaCppModel:
             )
         self._follow_load()
         reused = self._load_prompt(prompt)
-        self._reply_start = self._reply_prefix
         decode_start = time.perf_counter()
         if schema is not None:
-            decoder = ConstrainedDecoder(
-                self, self._masks, self._piece_text, max_tokens=max_tokens, should_stop=should_stop
-            )
-            text = decoder.generate(schema)
-            generated = decoder.stats.sampled + decoder.stats.forced
+            text, generated = self._constrained(schema, max_tokens, should_stop)
         else:
             text, generated = self._free_text(max_tokens, should_stop)
         self._remember_reply(text, list(self._llm.input_ids[len(prompt) : self._llm.n_tokens]))
@@ -348,7 +344,9 @@ class LlamaCppModel:
             return ids
         if not self._space_prefix or not ids or not self._pieces[ids[0]].startswith(b" "):
             return ids
-        return self._spell(self._pieces[ids[0]][1:]) + ids[1:]
+        assert self._speller is not None
+        head = self._speller.spell(self._pieces[ids[0]][1:])
+        return ids if head is None else head + ids[1:]
 
     def feed(self, tokens: Sequence[int]) -> None:
         if self._llm.n_tokens + len(tokens) > self.n_ctx:
@@ -376,6 +374,19 @@ class LlamaCppModel:
             )
             llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
             self.threads = threads
+
+    def _constrained(
+        self, schema: JsonSchema, max_tokens: int, should_stop: ShouldStop | None
+    ) -> tuple[str, int]:
+        decoder = ConstrainedDecoder(
+            self, self._masks, self._piece_text, max_tokens=max_tokens, should_stop=should_stop
+        )
+        self._reply_start = self._reply_prefix
+        try:
+            text = decoder.generate(schema)
+        finally:
+            self._reply_start = False
+        return text, decoder.stats.sampled + decoder.stats.forced
 
     def _free_text(self, max_tokens: int, should_stop: ShouldStop | None) -> tuple[str, int]:
         out: list[bytes] = []
@@ -453,34 +464,13 @@ class LlamaCppModel:
         n = llama_cpp.llama_token_to_piece(self._vocab(), token, buf, len(buf), 0, False)
         return buf.raw[: max(n, 0)]
 
+    def _byte_tokens(self) -> set[int]:
+        attr = llama_cpp.llama_vocab_get_attr
+        byte = llama_cpp.LLAMA_TOKEN_ATTR_BYTE
+        return {i for i in range(self._n_vocab) if attr(self._vocab(), i) & byte}
+
     def _plain_tokens(self, text: str) -> list[int]:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
-    def _spelling_table(self) -> dict[bytes, int]:
-        """Piece -> token, preferring a text token over a byte-fallback one (`_spell`)."""
-        table: dict[bytes, int] = {}
-        vocab = self._vocab()
-        for i, piece in enumerate(self._pieces):
-            if piece and (
-                piece not in table
-                or llama_cpp.llama_vocab_get_attr(vocab, table[piece])
-                & llama_cpp.LLAMA_TOKEN_ATTR_BYTE
-            ):
-                table[piece] = i
-        return table
-
-    def _spell(self, text: bytes) -> list[int]:
-        """Tokens for `text` (a token's piece without its prefix space), longest first."""
-        ids: list[int] = []
-        while text:
-            for end in range(len(text), 0, -1):
-                if text[:end] in self._spelling:
-                    ids.append(self._spelling[text[:end]])
-                    text = text[end:]
-                    break
-            else:  # no token for this byte: let the tokenizer have it, space and all
-                return ids + self._plain_tokens(text.decode("utf-8", errors="replace"))
-        return ids
 
     def _check_thread(self) -> None:
         me = threading.get_ident()
