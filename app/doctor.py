@@ -27,7 +27,7 @@ from agent.assemble import BadInput
 from agent.settings import Settings, desktop_session
 from app.common import settings_or_fail
 from app.models_cli import backend_line, backend_record, catalogue_or_fail, models_dir
-from models.catalogue_data import gib
+from models.catalogue_data import ModelCatalogue, UnknownCatalogueModel, gib
 from models.hardware import Hardware, Recommendation, detect, recommend
 from models.installed import installed_models
 from tools.base import ToolFailure
@@ -51,10 +51,11 @@ def doctor_command(
     model, the desktop session, the browser; say what fits and what to fix."""
     settings = settings_or_fail()
     hw = detect()
-    rec = recommend(hw, catalogue_or_fail(settings), settings.model.n_ctx)
+    catalogue = catalogue_or_fail(settings)
+    rec = recommend(hw, catalogue, settings.model.n_ctx)
     findings = hardware_findings(hw) + [
         llama_finding(hw),
-        model_finding(settings),
+        model_finding(settings, catalogue, rec),
         recommendation_finding(settings, rec),
         session_finding(),
         browser_finding(settings),
@@ -118,13 +119,28 @@ def llama_finding(hw: Hardware) -> Finding:
     return Finding("llama.cpp", "ok", found)
 
 
-def model_finding(settings: Settings) -> Finding:
+def model_finding(settings: Settings, catalogue: ModelCatalogue, rec: Recommendation) -> Finding:
+    """The default model: can it be opened, and (a catalogue model) does it fit?"""
     name = settings.model.default
     try:
         entry = assemble.resolve_model(settings, name)
     except BadInput as exc:
         return Finding("model", "fail", str(exc), "deskhand models pull NAME, or set model.default")
-    return Finding("model", "ok", f"default {entry.name} ({entry.kind}): {entry.location}")
+    found = f"default {entry.name} ({entry.kind}): {entry.location}"
+    try:
+        model, quant = catalogue.find(name)
+    except UnknownCatalogueModel:
+        return Finding("model", "ok", found)  # the embedded model, a remote, a GGUF path
+    need, room = model.memory_bytes(quant, settings.model.n_ctx), rec.budget
+    if need <= room.bytes:
+        return Finding("model", "ok", f"{found}; needs {gib(need)} of {gib(room.bytes)}")
+    return Finding(
+        "model",
+        "warn",
+        f"{found}; needs {gib(need)}, but a model gets {gib(room.bytes)} on the {room.device.upper()} here",
+        f"not enough memory: it will swap or fail to load; use {rec.ref} (deskhand models pull "
+        f"{rec.ref} --default) or lower model.n_ctx",
+    )
 
 
 def recommendation_finding(settings: Settings, rec: Recommendation) -> Finding:

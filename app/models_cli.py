@@ -121,6 +121,7 @@ def models_command(ctx: typer.Context, as_json: _Json = False) -> None:
     if as_json:
         _emit(rows)
         return
+    width = max(12, *(len(str(r["name"])) for r in rows))
     for r in rows:
         mark = "*" if r["default"] else " "
         state = "" if r["available"] else "  (not installed)"
@@ -129,7 +130,8 @@ def models_command(ctx: typer.Context, as_json: _Json = False) -> None:
             gpu_note = "  gpu offload: on" if r["gpu_offload"] else "  gpu offload: off"
             gpu_note += f"  adapter: {r['adapter']}" if r["adapter"] else ""
         out.print(
-            f"{mark} {r['name']:<12} {r['kind']:<7} {r['location']}{gpu_note}{state}", markup=False
+            f"{mark} {r['name']:<{width}} {r['kind']:<7} {r['location']}{gpu_note}{state}",
+            markup=False,
         )
     out.print(
         f"local models: own process; threads: {local['threads']}; {local['cpu_repack_choice']}",

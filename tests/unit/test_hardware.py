@@ -174,3 +174,34 @@ def test_doctor_reports_this_machine_and_exits_0(deskhand_home: Path) -> None:
         ).stdout
     )
     assert rec["device"] in ("cpu", "cuda", "metal") and rec["reasons"]
+
+
+def test_doctor_says_when_the_default_model_needs_more_memory_than_the_machine_gives(
+    deskhand_home: Path, embedded_gguf: Path
+) -> None:
+    from models.installed import InstalledModel, write_record
+
+    config = deskhand_home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "catalogue.toml").write_text(
+        '[[model]]\nname = "huge-test"\ntier = "7-9B"\nparams_b = 8\nfamily = "qwen3"\n'
+        'template = "chatml"\nlicence = "apache-2.0"\ncontext_length = 32768\n'
+        'repo = "me/huge"\nkv_bytes_per_token = 100000000\n'  # 100 MB a token: 800 GB of KV
+        f'[[model.quant]]\nname = "Q4_K_M"\nfile = "{embedded_gguf.name}"\nsize = 1\nmemory_gib = 1\n'
+    )
+    (config / "config.toml").write_text('[model]\ndefault = "huge-test:Q4_K_M"\n')
+    folder = deskhand_home / "data" / "models"
+    folder.mkdir(parents=True)
+    write_record(
+        folder,
+        InstalledModel(
+            "huge-test:Q4_K_M", embedded_gguf, "me/huge", embedded_gguf.name, "0" * 64, 1
+        ),
+    )
+    proc = subprocess.run(
+        [DESKHAND, "doctor", "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    (model,) = [f for f in json.loads(proc.stdout)["findings"] if f["name"] == "model"]
+    assert model["state"] == "warn" and "not enough memory" in model["fix"]
+    assert "deskhand models pull" in model["fix"]
