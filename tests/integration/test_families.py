@@ -63,6 +63,7 @@ def gemma3_270m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaCppMo
     model = LlamaCppModel(path, n_ctx=4096)
     yield model
     model.close()
+    path.unlink()  # 245 MB: not kept with pytest's last three temporary folders
 
 
 @pytest.fixture
@@ -188,6 +189,23 @@ def test_fit_shapes_a_conversation_to_the_template_traits() -> None:
         {"role": "user", "content": "S\n\nU\n\nV"},
         {"role": "assistant", "content": "A"},
     ]
+
+
+def test_probe_reads_what_a_template_accepts() -> None:
+    def strict(chat: chatformat.Chat) -> str:  # Gemma 2's rules, and it trims
+        if chat[0]["role"] == "system" or any(
+            a["role"] == b["role"] for a, b in zip(chat, chat[1:], strict=False)
+        ):
+            raise chatformat.TemplateRefused("no")
+        return "".join(f"<{m['role']}>{m['content'].strip()}<end>" for m in chat)
+
+    def lenient(chat: chatformat.Chat) -> str:
+        return "".join(f"<{m['role']}>{m['content']}<end>" for m in chat)
+
+    assert chatformat.probe(strict) == chatformat.Traits(
+        system_role=False, alternates=True, verbatim=False, after_reply="<end>"
+    )
+    assert chatformat.probe(lenient) == chatformat.Traits(after_reply="<end>")
 
 
 def test_a_family_through_the_model_host(family_files: dict[str, Path], registry: Registry) -> None:
