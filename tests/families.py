@@ -23,7 +23,7 @@ decide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -123,6 +123,9 @@ class Family:
     add_bos: bool = False
     add_space_prefix: bool = False  # SentencePiece only
     pre: str = "smollm"  # BPE pre-tokenizer
+    #: general.name; llama.cpp strips the whitespace after Phi-3's special tokens when
+    #: the name says "phi3" or "phi-3" (so a reply starts a new text), not for "Phi 3.5".
+    model_name: str = ""
 
 
 _GEMMA_SPECIALS = ("<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>")
@@ -206,6 +209,7 @@ FAMILIES: dict[str, Family] = {
         ),
     )
 }
+FAMILIES["phi3.5"] = replace(FAMILIES["phi3"], name="phi3.5", model_name="Phi 3.5 Mini Instruct")
 
 _N_EMBD = 64
 _N_FF = 128
@@ -279,7 +283,7 @@ def write_family_model(family: Family, source: Path, out: Path, *, seed: int = 0
     `source` is the embedded SmolLM2 GGUF, whose vocabulary is reused."""
     vocab = _vocab(family, source)
     writer = gguf.GGUFWriter(str(out), arch="llama")
-    writer.add_name(f"tiny-{family.name}")
+    writer.add_name(family.model_name or f"tiny-{family.name}")
     writer.add_context_length(4096)
     writer.add_embedding_length(_N_EMBD)
     writer.add_block_count(_N_LAYER)
