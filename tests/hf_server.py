@@ -27,6 +27,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+#: The catalogue entry tests pull: the embedded GGUF file served as a Hub repository's.
+REPO = "deskhand-test/smollm2-gguf"
+FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+NAME = "tiny-test:Q4_1"
 _CHUNK = 1 << 20
 
 
@@ -128,6 +132,31 @@ def _handler(hub: HubFiles) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(2)
 
     return Handler
+
+
+def write_catalogue(config_dir: Path, gguf: Path, sha256: str = "") -> None:
+    """A user catalogue (``<config>/catalogue.toml``) listing `gguf` as ``tiny-test``."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "catalogue.toml").write_text(
+        f"""[[model]]
+name = "tiny-test"
+tier = "0.5-1.5B"
+params_b = 0.1
+family = "smollm2"
+template = "chatml"
+licence = "apache-2.0"
+context_length = 8192
+repo = "{REPO}"
+kv_bytes_per_token = 1000
+
+[[model.quant]]
+name = "Q4_1"
+file = "{FILE}"
+size = {gguf.stat().st_size}
+sha256 = "{sha256}"
+memory_gib = 0.5
+"""
+    )
 
 
 @contextmanager

@@ -45,6 +45,7 @@ from app import autostart
 from app.config_file import write_config
 from app.qt.hotkeys import HotkeyError, normalize
 from app.qt.permissions_editor import BadRule, PermissionsEditor
+from models.installed import installed_models
 from models.secrets import SecretStoreError, set_secret
 
 log = logging.getLogger(__name__)
@@ -107,9 +108,13 @@ class SettingsWindow(QWidget):
         self.model_choice.setToolTip("'embedded', a configured endpoint's name, or a .gguf path")
         browse = QPushButton("GGUF file…")
         browse.clicked.connect(self._browse_gguf)
+        get = QPushButton("Get a model…")
+        get.setToolTip("the catalogue: what fits this machine, downloaded and checked")
+        get.clicked.connect(lambda: self.open_model_picker())
         row = QHBoxLayout()
         row.addWidget(self.model_choice, 1)
         row.addWidget(browse)
+        row.addWidget(get)
         form.addRow("use", row)
         self.gpu_choice = QComboBox()
         self.gpu_choice.addItems(_GPU_CHOICES)
@@ -218,6 +223,20 @@ class SettingsWindow(QWidget):
         if path:
             self.model_choice.setEditText(path)
 
+    def open_model_picker(self, **options: Any) -> QWidget:
+        """The catalogue picker (`app.qt.model_picker`); the model it installs becomes the
+        default at once (saved like any edit)."""
+        from app.qt.model_picker import ModelPicker
+
+        self.model_picker = ModelPicker(self._settings, **options)
+        self.model_picker.installed.connect(self.use_model)
+        self.model_picker.show()
+        return self.model_picker
+
+    def use_model(self, name: str) -> None:
+        self.model_choice.setEditText(name)
+        self.save()
+
     def _add_workspace(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "A workspace folder")
         if path:
@@ -229,7 +248,8 @@ class SettingsWindow(QWidget):
         self._settings = settings
         m = settings.model
         self.model_choice.clear()
-        self.model_choice.addItems(["embedded", *[r.name for r in m.remotes]])
+        pulled = [p.name for p in installed_models(settings.data_dir / "models")]
+        self.model_choice.addItems(["embedded", *[r.name for r in m.remotes], *pulled])
         self.model_choice.setEditText(m.default)
         self.gpu_choice.setCurrentIndex(
             0 if m.gpu_layers is None else 1 if m.gpu_layers == 0 else 2

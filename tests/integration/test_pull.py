@@ -16,38 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.hf_server import HubFiles, serve
+from tests import hf_server
+from tests.hf_server import FILE, NAME, REPO, HubFiles, serve
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
-REPO = "deskhand-test/smollm2-gguf"
-FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-NAME = "tiny-test:Q4_1"
 MB = 1_000_000
 
 
 def write_catalogue(home: Path, gguf: Path, sha256: str = "") -> None:
-    config = home / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "catalogue.toml").write_text(
-        f"""[[model]]
-name = "tiny-test"
-tier = "0.5-1.5B"
-params_b = 0.1
-family = "smollm2"
-template = "chatml"
-licence = "apache-2.0"
-context_length = 8192
-repo = "{REPO}"
-kv_bytes_per_token = 1000
-
-[[model.quant]]
-name = "Q4_1"
-file = "{FILE}"
-size = {gguf.stat().st_size}
-sha256 = "{sha256}"
-memory_gib = 0.5
-"""
-    )
+    hf_server.write_catalogue(home / "config", gguf, sha256)
 
 
 @pytest.fixture
