@@ -2,7 +2,8 @@
 
 Opened from the settings window ("Get a model…"). Each row is one catalogue model at one
 quantisation: its tier, file size, the memory it needs, whether it fits here (the
-`models.hardware` budget) and whether it is installed; the recommended one is selected.
+`models.hardware` budget: "too big" for the memory, "too slow here" above the tier the
+cores run well) and whether it is installed; the recommended one is selected.
 Download runs `models.pull.pull` on a short-lived thread (the UI thread never waits on
 the network or the disk) and reports through queued signals: `progress` (bytes done,
 total), then `installed` (the ``NAME:QUANT`` to use) or `failed` (one line). A pull cut
@@ -91,6 +92,7 @@ class ModelPicker(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table, 1)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -114,8 +116,9 @@ class ModelPicker(QWidget):
         for i, (model, quant) in enumerate(self._rows):
             ref = installed_name(model, quant)
             need = model.memory_bytes(quant, self._settings.model.n_ctx)
-            fits = need <= room.bytes and model.tier in allowed
-            here = "recommended" if ref == self._rec.ref else ("fits" if fits else "too big")
+            here = "fits" if model.tier in allowed else "too slow here"
+            here = "recommended" if ref == self._rec.ref else here
+            here = "too big" if need > room.bytes else here
             cells = (
                 ref,
                 model.tier,
@@ -186,4 +189,4 @@ class ModelPicker(QWidget):
 
 def _summary(rec: Recommendation) -> str:
     head = f"Recommended for this machine: {rec.ref}."
-    return " ".join([head, *rec.reasons, *(f"Fix: {f}" for f in rec.budget.fixes)])
+    return " ".join([head, "; ".join(rec.reasons) + ".", *(f"Fix: {f}." for f in rec.budget.fixes)])

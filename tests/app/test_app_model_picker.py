@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hf_server import FILE, NAME, REPO, HubFiles, serve, write_catalogue
 from PySide6.QtCore import Qt
 
 from agent.settings import Settings, load_settings
 from app.qt.settings_window import SettingsWindow
-from hf_server import FILE, NAME, REPO, HubFiles, serve, write_catalogue
 from models.hardware import Hardware
 from models.installed import installed_models
 
