@@ -47,13 +47,27 @@ MIN_OVERLAP = 0.3
 #: prompt tokens on every step of the run.
 MAX_TEXT = 1200
 
-_STOPWORDS = frozenset("a an the of and to in into on that this it is be for with".split())
+_STOPWORDS = frozenset(
+    "a an the of and to in into on that this it is be for with please thanks thank you"
+    " could would can will i me my need want just now no ask first later ll"
+    " leave alone other others".split()
+)
+#: Words people use for the same thing, folded to one, so a request worded anew still
+#: matches the run it is like.
+_SAME = {
+    "make": "create", "add": "create", "new": "create", "set": "create", "directory": "folder",
+    "document": "file", "remove": "delete", "erase": "delete", "trash": "delete",
+    "duplicate": "copy", "put": "move", "called": "named", "name": "named",
+}  # fmt: skip
+#: A quoted name ('my notes.txt', "old stuff", `x`): a name, whatever words it holds.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
 
 Example = dict[str, Any]
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS}
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {_SAME.get(w, w) for w in words if w not in _STOPWORDS}
 
 
 def _host(url: str | None) -> str:
@@ -63,7 +77,7 @@ def _host(url: str | None) -> str:
 def _plain(text: str) -> set[str]:
     """The words of `text` that are not names (no file name, path or number): what kind
     of task it is, whatever it is done to."""
-    tokens = [t for t in text.split() if not re.search(r"[./\\_\d]", t)]
+    tokens = [t for t in _QUOTED.sub(" ", text).split() if not re.search(r"[./\\_\d]", t)]
     return _words(" ".join(tokens))
 
 

@@ -1,0 +1,158 @@
+"""The gate for personal adapters: a new adapter becomes the default only when it is at
+least as good as the current one on every task family and better on one; adapters are
+versioned under the data folder and a rollback is one call.
+
+    store = AdapterStore(settings.data_dir / "adapters")
+    verdict = gate(store, new_adapter_file, evaluate)   # evaluate(adapter | None) -> scores
+
+`evaluate` is injected: it scores an adapter (None: the bare model) per family, as a
+success rate in [0, 1], on the user's own saved task files and a held-out slice of their
+recent successful runs (``deskhand learn``; not built yet). The gate only compares.
+
+Invariants:
+- A candidate is copied into the store and kept with its scores whatever the verdict,
+  so `deskhand models adapters` can show why it was refused; only an accepted one
+  becomes current.
+- The index (``adapters.json``) is replaced whole by an atomic write: a crash leaves the
+  old index or the new one, never a torn one. Version names are unique and ordered.
+- ``history`` lists the adapters that were current, oldest first; `rollback` makes the
+  previous one current again (or the bare model when there is none) and never deletes
+  a file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.atomic_write import write_atomic
+
+Scores = Mapping[str, float]
+Evaluate = Callable[[Path | None], Scores]
+
+INDEX = "adapters.json"
+
+
+class GateError(Exception):
+    """The adapter store cannot be used (a bad index, a missing adapter file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    accepted: bool
+    reason: str
+    #: The candidate's version name in the store.
+    name: str
+    scores: Mapping[str, float]
+    baseline: Mapping[str, float]
+
+
+def judge(baseline: Scores, candidate: Scores) -> tuple[bool, str]:
+    """Accept only at least as good on every family and better on at least one."""
+    families = sorted(set(baseline) | set(candidate))
+    if not families:
+        return False, "no task family was evaluated"
+    worse = [f for f in families if candidate.get(f, 0.0) < baseline.get(f, 0.0)]
+    if worse:
+        detail = ", ".join(
+            f"{f} {candidate.get(f, 0.0):.2f} < {baseline.get(f, 0.0):.2f}" for f in worse
+        )
+        return False, f"worse on {detail}"
+    better = [f for f in families if candidate.get(f, 0.0) > baseline.get(f, 0.0)]
+    if not better:
+        return False, "no better on any family"
+    return True, "better on " + ", ".join(better) + ", no worse on any"
+
+
+class AdapterStore:
+    """Versioned adapters in one folder, with an index of scores and the current one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- the index ------------------------------------------------------------------
+
+    def _read(self) -> dict[str, Any]:
+        path = self.root / INDEX
+        if not path.is_file():
+            return {"versions": {}, "history": []}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GateError(f"cannot read {path}: {exc}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("versions"), dict):
+            raise GateError(f"{path}: not an adapter index")
+        data.setdefault("history", [])
+        return data
+
+    def _write(self, data: Mapping[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.root / INDEX, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+    # -- reads --------------------------------------------------------------------------
+
+    def current(self) -> str | None:
+        history = self._read()["history"]
+        return str(history[-1]) if history else None
+
+    def path(self, name: str) -> Path:
+        if name not in self._read()["versions"]:
+            raise GateError(f"no adapter named {name!r} (see `deskhand models adapters`)")
+        return self.root / name
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every stored adapter, oldest first: name, scores, accepted, current."""
+        data = self._read()
+        now = self.current()
+        return [
+            {"name": name, **entry, "current": name == now}
+            for name, entry in sorted(data["versions"].items())
+        ]
+
+    # -- writes -------------------------------------------------------------------------
+
+    def add(self, adapter: Path, scores: Scores, *, accepted: bool, reason: str) -> str:
+        """Copy `adapter` in as a new version with its scores; its version name."""
+        data = self._read()
+        name = f"{len(data['versions']) + 1:04d}-{adapter.stem}.gguf"
+        self.root.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(adapter, self.root / name)
+        data["versions"][name] = {"scores": dict(scores), "accepted": accepted, "reason": reason}
+        self._write(data)
+        return name
+
+    def promote(self, name: str) -> None:
+        data = self._read()
+        if name not in data["versions"]:
+            raise GateError(f"no adapter named {name!r}")
+        data["history"].append(name)
+        self._write(data)
+
+    def rollback(self) -> str | None:
+        """Make the adapter current before this one current again; the new current one
+        (None: the bare model)."""
+        data = self._read()
+        if not data["history"]:
+            raise GateError("no adapter is current; nothing to roll back")
+        data["history"].pop()
+        self._write(data)
+        return str(data["history"][-1]) if data["history"] else None
+
+
+def gate(store: AdapterStore, candidate: Path, evaluate: Evaluate) -> Verdict:
+    """Score `candidate` against the current adapter (or the bare model) with `evaluate`;
+    store it either way and make it current only if `judge` accepts it."""
+    if not candidate.is_file():
+        raise GateError(f"no adapter file {candidate}")
+    current = store.current()
+    baseline = evaluate(store.path(current) if current is not None else None)
+    scores = evaluate(candidate)
+    accepted, reason = judge(baseline, scores)
+    name = store.add(candidate, scores, accepted=accepted, reason=reason)
+    if accepted:
+        store.promote(name)
+    return Verdict(accepted, reason, name, dict(scores), dict(baseline))

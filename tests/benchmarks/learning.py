@@ -1,0 +1,181 @@
+"""Benchmark: does the agent get better at the user's kind of task by using past runs?
+
+    .venv/bin/python tests/benchmarks/learning.py [--k 3] [--templates N | --template ID ...]
+                                                  [--model NAME|PATH] [--max-steps 6]
+
+Task families: the generated file tasks of the curriculum (agent/learn/); MiniWoB++ is
+never used. For each template, first ``--demos`` runs played by the curriculum's teacher
+(the gold actions: a run of this kind that went well yesterday, rated good), then K runs
+by the model with new wording and new names (new seeds), one after another, in two fresh
+data folders:
+
+- base: memory off (``deskhand run --no-memory``);
+- retrieval: memory on; a run that finished with its end state right is rated good, as
+  its user would, so the next runs can be shown it (agent/experience.py).
+
+Success is the end state being right (the sample's check; as in goals.py, calling finish
+is reported apart). Per run the table shows ``ok``/``--`` (end state), ``f``/``-``
+(finished) and how many past runs it was shown.
+
+Every run goes through the one goal-run preparation ``deskhand run GOAL`` uses, with the
+real model and every file action allowed; the end state is checked here, outside the
+agent. The personal adapter (``deskhand learn``) is not built yet: learned=n/a.
+Last line, machine-readable: ``base=0.NN retrieval=0.NN learned=n/a``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent import assemble
+from agent.approval import AlwaysAllow
+from agent.events import ExperienceUsed, RunFinished, RunStarted
+from agent.goalrun import GoalRequest, plan_goal
+from agent.learn.registry import generators, make, sample_seed
+from agent.learn.sample import Generator, Sample
+from agent.learn.teacher import Teacher
+from agent.settings import load_settings
+from models.base import ChatModel
+from models.router import FallbackPolicy, ModelRouter
+
+
+@dataclass(frozen=True)
+class Outcome:
+    #: The end state is right (the sample's own check, given the finish message if any).
+    passed: bool
+    #: The run ended with finish.
+    finished: bool
+    used: int
+    seconds: float
+
+
+def run_one(
+    model: ChatModel, sample: Sample, home: Path, n: int, *, memory: bool, max_steps: int
+) -> Outcome:
+    """One goal run of `sample` in a fresh workspace under `home`; rated good if it passed."""
+    settings = load_settings({"DESKHAND_HOME": str(home)})
+    ws = home / f"ws-{n}"
+    ws.mkdir(parents=True)
+    sample.fixture.build(ws)
+    request = GoalRequest(sample.goal, [ws], max_steps=max_steps, memory=memory)
+    plan = plan_goal(request, settings, threading.Event())
+    journal = assemble.open_journal(settings)
+    router = ModelRouter(model, None, FallbackPolicy(remote_allowed=False))
+    prepared = plan.prepare(model=router, journal=journal, approver=AlwaysAllow())
+    run_id, message, outcome, used = "", "", "error", 0
+    started = time.perf_counter()
+    try:
+        for event in prepared.events():
+            if isinstance(event, RunStarted):
+                run_id = event.run_id
+            elif isinstance(event, ExperienceUsed):
+                used = len(event.runs)
+            elif isinstance(event, RunFinished):
+                outcome, message = event.outcome, event.message
+        passed = sample.check(ws, message if outcome == "success" else "")
+        if passed and outcome == "success":
+            journal.add_feedback(run_id, rating=1)
+    finally:
+        prepared.close()
+        journal.close()
+    return Outcome(passed, outcome == "success", used, time.perf_counter() - started)
+
+
+def demonstrate(sample: Sample, home: Path, n: int, max_steps: int) -> Outcome:
+    """A run of `sample` played by the curriculum's teacher (the gold actions), as a run
+    that went well yesterday: journaled and rated good like any other that passed."""
+    return run_one(
+        Teacher(sample.gold, prompt_style="full"),
+        sample,
+        home,
+        n,
+        memory=False,
+        max_steps=max_steps,
+    )
+
+
+def condition(
+    model: ChatModel,
+    gens: list[Generator],
+    k: int,
+    seed: int,
+    *,
+    memory: bool,
+    max_steps: int,
+    demos: int,
+) -> list[list[Outcome]]:
+    """`demos` teacher runs, then K runs, of every template in one fresh data folder;
+    the K runs' outcomes by template."""
+    results: list[list[Outcome]] = []
+    with tempfile.TemporaryDirectory(prefix="deskhand-learning-") as tmp:
+        n = 0
+        for gen in gens:
+            for j in range(demos):
+                n += 1
+                shown = make(gen, sample_seed(seed, gen.template, 1000 + j))
+                if not demonstrate(shown, Path(tmp), n, max_steps).passed:
+                    print(f"demo of {gen.template} failed its check", flush=True)
+            row = []
+            for i in range(k):
+                sample = make(gen, sample_seed(seed, gen.template, i))
+                n += 1
+                row.append(run_one(model, sample, Path(tmp), n, memory=memory, max_steps=max_steps))
+            results.append(row)
+            marks = " ".join(
+                ("ok" if o.passed else "--") + ("f" if o.finished else "-") + str(o.used)
+                for o in row
+            )
+            name = "retrieval" if memory else "base"
+            secs = sum(o.seconds for o in row)
+            print(f"{name:9} {gen.template:28} {marks}  ({secs:.0f} s)", flush=True)
+    return results
+
+
+def rate(results: list[list[Outcome]], finished: bool = False) -> float:
+    flat = [o.finished if finished else o.passed for row in results for o in row]
+    return sum(flat) / max(1, len(flat))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--k", type=int, default=3, help="runs per template (new wording each)")
+    parser.add_argument("--templates", type=int, default=0, help="the first N templates (0: all)")
+    parser.add_argument("--template", action="append", default=[], help="a template id")
+    parser.add_argument("--model", default=None, help="'embedded', a configured name or a path")
+    parser.add_argument("--max-steps", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--demos", type=int, default=1, help="teacher-played runs per template before the K runs"
+    )
+    args = parser.parse_args()
+    gens = generators(["files"])
+    if args.template:
+        gens = [g for g in gens if g.template in set(args.template)]
+    elif args.templates:
+        gens = gens[: args.templates]
+    with tempfile.TemporaryDirectory() as tmp:
+        entry = assemble.resolve_model(load_settings({"DESKHAND_HOME": tmp}), args.model)
+        model = entry.opener()
+        try:
+            info = model.info()
+            print(f"model {info.model_id}; {len(gens)} templates x {args.k} runs", flush=True)
+            kw = {"max_steps": args.max_steps, "demos": args.demos}
+            base = condition(model, gens, args.k, args.seed, memory=False, **kw)
+            recalled = condition(model, gens, args.k, args.seed, memory=True, **kw)
+        finally:
+            model.close()
+    shown = sum(1 for row in recalled for o in row if o.used)
+    print(f"runs shown a past run: {shown} of {sum(len(r) for r in recalled)}")
+    print(f"finished: base={rate(base, True):.2f} retrieval={rate(recalled, True):.2f}")
+    print(f"base={rate(base):.2f} retrieval={rate(recalled):.2f} learned=n/a")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
