@@ -14,11 +14,14 @@ Invariants:
 - Paths and globs are relative to the first workspace root and are resolved through
   `tools.paths.Workspace`: a check never looks outside the workspace (``..``, absolute
   paths elsewhere and symlinks that point out fail the check, they are not followed).
+- A check acts only through the run's executor (`agent.executor.Executor.act_for_check`,
+  the one chokepoint): arguments validated, the policy judging the effect, the tool's
+  timeout, a journal row; a policy that would ask or deny fails the check with the
+  reason, since nobody is asked about a check.
 - A command runs through the shell tool (tools/shell/) under its rules: no shell, so
   shell syntax (``;``, ``|``, ``>``, ``$( )``) fails the check unrun; the policy judges the
   re-joined command line, and it runs only when ``shell.exec`` is allowed for it (a task
-  grants it with ``permissions: ["shell.exec:COMMAND"]``); a policy that would ask or deny
-  fails the check with the reason, since nobody is there to ask. Its arguments are
+  grants it with ``permissions: ["shell.exec:COMMAND"]``). Its arguments are
   confined to the workspace and git runs hardened, as for every shell command. The
   command gets the check's timeout, no stdin, nothing it started outlives it, and its
   output is read back capped.
@@ -38,11 +41,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import ValidationError
-
-from agent.policy import Policy
 from agent.taskfile import (
     Check,
     CommandExitsZero,
@@ -55,6 +55,9 @@ from tools.base import ToolFailure, ToolResult, ToolSpec
 from tools.browser.tool import EXTRACT_CHARS, BrowserTool
 from tools.paths import Workspace
 from tools.shell import ShellTool
+
+if TYPE_CHECKING:  # the executor's events import this module's results
+    from agent.executor import Acted
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +81,26 @@ class CheckResult:
         return {"kind": self.kind, "ok": self.ok, "detail": self.detail}
 
 
+class CheckActor(Protocol):
+    """Where a check's actions go: the run's `agent.executor.Executor`."""
+
+    def act_for_check(self, check: int, spec: ToolSpec[Any], raw: dict[str, Any]) -> Acted: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     ws: Workspace
-    policy: Policy
+    actor: CheckActor
     browser: BrowserTool | None
     stop: threading.Event | None
+    #: The check's number in the task (1-based), journaled with what it does.
+    number: int
 
 
 def evaluate_checks(
     checks: Sequence[Check],
     workspace: Workspace,
-    policy: Policy,
+    actor: CheckActor,
     *,
     browser: BrowserTool | None = None,
     stop: threading.Event | None = None,
@@ -97,21 +108,23 @@ def evaluate_checks(
     """Judge each check against the current state of `workspace` (and of the run's
     `browser`), in order. Call it on the thread that used the browser."""
     return tuple(
-        evaluate_check(check, workspace, policy, browser=browser, stop=stop) for check in checks
+        evaluate_check(check, workspace, actor, browser=browser, stop=stop, number=n)
+        for n, check in enumerate(checks, start=1)
     )
 
 
 def evaluate_check(
     check: Check,
     workspace: Workspace,
-    policy: Policy,
+    actor: CheckActor,
     *,
     browser: BrowserTool | None = None,
     stop: threading.Event | None = None,
+    number: int = 1,
 ) -> CheckResult:
     kind = check.kind
     try:
-        ok, detail = _judge(check, _Context(workspace, policy, browser, stop))
+        ok, detail = _judge(check, _Context(workspace, actor, browser, stop, number))
     except ToolFailure as failure:
         ok, detail = False, failure.message
     except OSError as exc:
@@ -195,23 +208,24 @@ def _command(check: CommandExitsZero, ctx: _Context) -> tuple[bool, str]:
         ctx.ws, timeout_s=check.timeout_seconds, max_output=OUTPUT_LIMIT_BYTES, stop=ctx.stop
     )
     (spec,) = tool.specs()
-    try:
-        args = spec.args.model_validate({"command": check.command})
-    except ValidationError:
+    acted = ctx.actor.act_for_check(ctx.number, spec, {"command": check.command})
+    effect, result = acted.effect, acted.result
+    if result.kind == "invalid_args":
         return False, "not run: the command is not one line of at most 1000 characters"
-    effect = spec.effect(args)  # ToolFailure for shell syntax: the check fails unrun
-    verdict = ctx.policy.decide(effect)
-    if verdict.decision != "allow":
+    if effect is None:  # shell syntax: the check fails unrun
+        return False, result.output
+    if result.kind == "denied":
         return False, (
             f"not run: shell.exec is not granted for {effect.scope!r} "
             f'(add permissions: ["shell.exec:{effect.scope}"])'
         )
-    result = spec.run(args)
     line = effect.scope
     if result.kind == "timeout":
         return False, f"{line!r} did not finish in {check.timeout_seconds:g} s"
     if result.kind == "stopped":
         return False, f"{line!r} was stopped with the run"
+    if "exit_status" not in result.data:  # refused by the shell tool (an escape), unrun
+        return False, result.output
     tail = _last_output_line(result)
     if result.ok:
         return True, f"{line!r} exited 0{tail}"
@@ -232,8 +246,8 @@ def _page_contains(check: PageContains, ctx: _Context) -> tuple[bool, str]:
         return False, "this run has no browser to read a page with"
     specs: dict[str, ToolSpec[Any]] = {s.name: s for s in ctx.browser.specs()}
     if check.url is not None:
-        _allowed_run(specs["browser.open"], {"url": check.url}, ctx.policy)
-    read = _allowed_run(specs["browser.extract"], {"element": 0}, ctx.policy)
+        _allowed_run(specs["browser.open"], {"url": check.url}, ctx)
+    read = _allowed_run(specs["browser.extract"], {"element": 0}, ctx)
     where = check.url or str(read.data.get("url") or "the open page")
     if check.text in read.output:
         return True, f"the page contains {_quote(check.text)}"
@@ -241,18 +255,17 @@ def _page_contains(check: PageContains, ctx: _Context) -> tuple[bool, str]:
     return False, f"the page does not contain {_quote(check.text)}{cut}: {where}"
 
 
-def _allowed_run(spec: ToolSpec[Any], raw: dict[str, Any], policy: Policy) -> ToolResult:
-    """Run one browser action for a check when the policy allows it outright;
-    `ToolFailure` says why not."""
-    args = spec.args.model_validate(raw)
-    effect = spec.effect(args)
-    if policy.decide(effect).decision != "allow":
+def _allowed_run(spec: ToolSpec[Any], raw: dict[str, Any], ctx: _Context) -> ToolResult:
+    """Run one browser action for a check through the executor (when the policy allows it
+    outright); `ToolFailure` says why not."""
+    acted = ctx.actor.act_for_check(ctx.number, spec, raw)
+    effect, result = acted.effect, acted.result
+    if result.kind == "denied" and effect is not None:
         raise ToolFailure(
             "denied",
             f"not allowed: {effect.summary} needs {effect.capability} for {effect.scope!r} "
             f'(add permissions: ["{effect.capability}:{effect.scope}"])',
         )
-    result = spec.run(args)
     if not result.ok:
         raise ToolFailure(result.kind, result.output)
     return result

@@ -24,6 +24,8 @@ for a person, and returns the `ToolResult`. Invariants:
   its half-done change, ends with the result kind 'in_flight', and its intents stay in
   the journal. Nothing here is a module global: the flag is made
   per action and handed over as data.
+- A task's checks act through here too (`act_for_check`): under the policy, with the
+  timeout, journaled; what the policy does not allow outright is refused, unasked.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from agent.events import ApprovalAnswered, ApprovalNeeded, Event
 from agent.journal import Journal, StepRecord
 from agent.policy import Policy, Rule
 from models.base import Usage
-from tools.base import Action, Cancelled, ToolFailure, ToolResult, ToolSpec
+from tools.base import Action, Cancelled, Effect, ToolFailure, ToolResult, ToolSpec
 from tools.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,17 @@ class Proposal:
 
 #: A last check before an action (a fixed step's ``expect``): a failure refuses it.
 Guard = Callable[[], ToolResult | None]
+#: The journal event of an action a task's check took (`Executor.act_for_check`).
+CHECK_EVENT = "check_action"
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """What a check's action came to: its effect (None when it had none: bad arguments,
+    shell syntax) and its result."""
+
+    effect: Effect | None
+    result: ToolResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +178,41 @@ class Executor:
         if spec.thread_bound:
             return _call(lambda: spec.run(args))
         return self._run(step, spec, args)
+
+    def act_for_check(self, check: int, spec: ToolSpec[Any], raw: Mapping[str, Any]) -> Acted:
+        """One action a task's check `check` takes (run its command, read a page), through
+        this chokepoint: arguments validated, the effect judged by the policy (which must
+        allow it outright: nobody is asked about a check), run with the tool's timeout,
+        and journaled as a ``check_action`` event (not as a step: it is neither the
+        model's action nor a replayed one, and ``deskhand save`` must not replay it)."""
+        started = time.perf_counter()
+        effect: Effect | None = None
+        try:
+            args = spec.args.model_validate(dict(raw))
+            effect = spec.effect(args)
+        except ValidationError as exc:
+            result = ToolResult.failure("invalid_args", _validation_message(exc))
+        except ToolFailure as failure:
+            result = ToolResult.failure(failure.kind, failure.message)
+        else:
+            decision = self._policy.judge(effect)[0].decision
+            if decision != "allow":
+                result = ToolResult.failure("denied", f"not allowed unasked: {effect.summary}")
+            elif spec.thread_bound:
+                result = _call(lambda: spec.run(args))
+            else:
+                result = self._run(0, spec, args)
+        detail = {
+            "check": check,
+            "tool": spec.name,
+            "capability": effect.capability if effect else "",
+            "scope": effect.scope if effect else "",
+            "ok": result.ok,
+            "kind": result.kind,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        self._journal.record_event(self._run_id, CHECK_EVENT, detail)
+        return Acted(effect, result)
 
     def _run(self, step: int, spec: ToolSpec[Any], args: Any) -> ToolResult:
         """Run the tool on a worker thread, relaying its intents to the journal, until it

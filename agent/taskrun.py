@@ -163,14 +163,14 @@ def run_task(plan: TaskRun, journal: Journal) -> Generator[Event, None, None]:
         names = tuple(plan.registry.names())
         yield RunStarted(run_id, plan.goal, model_id, str(plan.roots[0]), names)
         yield from _announce(progress, journal)
+        executor = Executor(plan.registry, _policy(plan), plan.approver, journal, run_id)
         if end is None:
-            executor = Executor(plan.registry, _policy(plan), plan.approver, journal, run_id)
             end = yield from _steps(plan, progress, executor, journal)
         if plan.task is not None and plan.task.checks and end.outcome in ("success", "failed"):
             checks = evaluate_checks(
                 plan.task.checks,
                 Workspace(plan.roots),
-                _policy(plan),
+                executor,
                 browser=plan.tools.browser,
                 stop=plan.stop,
             )

@@ -15,6 +15,7 @@ from typing import Any
 
 import psutil
 import pytest
+from checking import check_actor
 from xserver import run_agent
 
 from agent.approval import AlwaysAllow
@@ -291,9 +292,8 @@ def test_a_check_command_is_confined_like_the_shell_tool(workspace: Path, outsid
 
     def judge(command: str, grant: str) -> Any:
         check = CommandExitsZero(kind="command_exits_zero", command=command)
-        return evaluate_check(
-            check, ws, Policy.for_workspace([workspace], [parse_grant(grant, [workspace])])
-        )
+        policy = Policy.for_workspace([workspace], [parse_grant(grant, [workspace])])
+        return evaluate_check(check, ws, check_actor(workspace, policy))
 
     read = judge(f"grep -q secret {outside / 'x.txt'}", "shell.exec")
     assert not read.ok and "outside the workspace" in read.detail

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checking import check_actor
 from pages.server import make_tool, serve_pages
 
 from agent.checks import CheckResult, evaluate_check, evaluate_checks
@@ -32,7 +33,8 @@ def ws(tmp_path: Path) -> Path:
 
 def judge(check: Any, root: Path, *grants: str) -> CheckResult:
     rules = [parse_grant(g, (root,)) for g in grants]
-    return evaluate_check(check, Workspace((root,)), Policy.for_workspace((root,), rules))
+    policy = Policy.for_workspace((root,), rules)
+    return evaluate_check(check, Workspace((root,)), check_actor(root, policy))
 
 
 def test_file_exists(ws: Path) -> None:
@@ -132,7 +134,8 @@ def test_commands_run_under_the_shell_tools_rules(ws: Path, command: str) -> Non
 def test_a_command_the_policy_would_ask_about_is_not_run(ws: Path) -> None:
     rules = [Rule("shell.exec", "*", "ask", source="config")]
     check = CommandExitsZero(kind="command_exits_zero", command="touch ran.txt")
-    result = evaluate_check(check, Workspace((ws,)), Policy.for_workspace((ws,), rules))
+    actor = check_actor(ws, Policy.for_workspace((ws,), rules))
+    result = evaluate_check(check, Workspace((ws,)), actor)
     assert not result.ok and 'add permissions: ["shell.exec:touch ran.txt"]' in result.detail
     assert not (ws / "ran.txt").exists()
 
@@ -192,7 +195,8 @@ def test_page_contains_reads_the_real_page(ws: Path) -> None:
                 check = PageContains(kind="page_contains", url=url, text=text)
                 rules = [parse_grant(g, (ws,)) for g in grants]
                 policy = Policy.for_workspace((ws,), rules)
-                return evaluate_check(check, Workspace((ws,)), policy, browser=tool)
+                actor = check_actor(ws, policy)
+                return evaluate_check(check, Workspace((ws,)), actor, browser=tool)
 
             denied = page("Create your account")
             assert not denied.ok and "browser.navigate" in denied.detail
@@ -207,7 +211,7 @@ def test_page_contains_reads_the_real_page(ws: Path) -> None:
             refused = evaluate_check(
                 PageContains(kind="page_contains", text="Sign up"),
                 Workspace((ws,)),
-                Policy.for_workspace((ws,), [Rule("browser.read", "*", "deny")]),
+                check_actor(ws, Policy.for_workspace((ws,), [Rule("browser.read", "*", "deny")])),
                 browser=tool,
             )
             assert not refused.ok and "browser.read" in refused.detail
@@ -221,7 +225,9 @@ def test_evaluate_checks_keeps_the_order(ws: Path) -> None:
         PageContains(kind="page_contains", text="x"),
         CountMatching(kind="count_matching", pattern="*.txt", at_least=1),
     ]
-    results = evaluate_checks(checks, Workspace((ws,)), Policy.for_workspace((ws,)))
+    results = evaluate_checks(
+        checks, Workspace((ws,)), check_actor(ws, Policy.for_workspace((ws,)))
+    )
     assert [(r.kind, r.ok) for r in results] == [
         ("file_exists", True),
         ("page_contains", False),

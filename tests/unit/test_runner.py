@@ -3,6 +3,7 @@ task, fixed steps without a model, lazy model opening, grants, fallback, checks,
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -469,3 +470,58 @@ def test_default_step_budget_covers_every_step(settings: Settings, ws: Path) -> 
     assert plan.limits.max_steps == 2 + 3 + settings.max_steps
     plan, _ = plan_for(MIXED, settings, ws, max_steps=4)
     assert plan.limits.max_steps == 4
+
+
+def test_a_goal_run_and_a_task_run_journal_the_same_run_fields(
+    settings: Settings, ws: Path
+) -> None:
+    """One lifecycle: the model's backend id, the prompt and tools hashes and the same
+    task_json keys on both rows; a goal's task_json keeps the context it started from."""
+    request = RunRequest(
+        goal="Write a note", workspace=[ws], model=ScriptedModel([FINISH]), memory=False
+    )
+    journal = Journal(settings.journal_path)
+    goal = drive(run_task(prepare_run(request, settings), journal), journal)
+    replies = [act("files.write", path="out/a.txt", content="a"), FINISH] * 2
+    plan, _ = plan_for(MIXED, settings, ws, replies)
+    task = drive(run_task(plan, journal), journal)
+    rows = [journal.run(r.run_id or "") for r in (goal, task)]
+    assert all(row is not None for row in rows)
+    for row in rows:
+        assert row is not None and row["model_id"] == "scripted"
+        assert row["prompt_hash"] and row["tools_hash"]
+    goal_json, task_json = (json.loads(row["task_json"]) for row in rows if row is not None)
+    assert goal_json.keys() == task_json.keys()
+    assert "Workspace contents" in goal_json["context"] and task_json["context"] is None
+    assert task_json["task_file"] == "t.task.yaml" and goal_json["task_file"] is None
+
+
+CHECKED = """
+name: Checked
+permissions: ["fs.write:out", "shell.exec:ls reports"]
+steps:
+  - tool: files.make_folder
+    args: {path: out}
+checks:
+  - {kind: command_exits_zero, command: "ls reports"}
+  - {kind: command_exits_zero, command: "touch x"}
+"""
+
+
+def test_checks_act_through_the_executor_and_are_journaled_as_checks(
+    settings: Settings, ws: Path
+) -> None:
+    plan, opener = plan_for(CHECKED, settings, ws)
+    _, report, journal = go(plan, settings)
+    assert opener.opened == 0
+    assert [c.ok for c in report.checks] == [True, False]
+    events = journal.events(report.run_id or "")
+    acted = [e["detail"] for e in events if e["kind"] == "check_action"]
+    assert [(a["check"], a["tool"], a["kind"]) for a in acted] == [
+        (1, "shell.run", "ok"),
+        (2, "shell.run", "denied"),
+    ]
+    assert not (ws / "x").exists()
+    # Neither the model's steps nor replayed ones: the journal's steps are the task's.
+    assert [s["tool"] for s in journal.steps(report.run_id or "")] == ["files.make_folder"]
+    assert (report.replayed_steps, report.model_steps) == (1, 0)
