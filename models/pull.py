@@ -111,7 +111,10 @@ def pull(
         cached = _from_cache(model, quant, models_dir, quant.sha256)
         if cached is not None:
             return cached
-        raise Offline(f"{name} is not installed and HF_HUB_OFFLINE is set: unset it to download")
+        raise Offline(
+            f"{name} is neither installed nor in the Hugging Face cache, and HF_HUB_OFFLINE "
+            "is set: unset it to download"
+        )
     remote = _remote(model, quant, endpoint or constants.ENDPOINT)
     expected = _expected_sha256(name, quant, remote)
     cached = _from_cache(model, quant, models_dir, expected)
@@ -168,12 +171,15 @@ def _expected_sha256(name: str, quant: Quant, remote: Remote) -> str:
 def _from_cache(
     model: CatalogueModel, quant: Quant, models_dir: Path, expected: str
 ) -> InstalledModel | None:
-    """The file from the user's Hugging Face cache, when it is there and verifies."""
+    """The file from the user's Hugging Face cache, when it is there and verifies
+    (against `expected`, else the name the cache stored it under: an LFS file's blob is
+    named by its sha256)."""
     cached = try_to_load_from_cache(model.repo, quant.file)
-    if not isinstance(cached, str) or not expected:
+    if not isinstance(cached, str):
         return None
     path = Path(cached).resolve()
-    if sha256_of(path) != expected:
+    expected = expected or (path.name if _is_sha256(path.name) else "")
+    if not expected or sha256_of(path) != expected:
         return None
     name = installed_name(model, quant)
     installed = InstalledModel(name, path, model.repo, quant.file, expected, path.stat().st_size)

@@ -208,6 +208,24 @@ def test_offline_mode_is_one_line(endpoint: str, tmp_path: Path) -> None:
     assert "HF_HUB_OFFLINE" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_file_in_the_hugging_face_cache_is_used_offline_and_rm_leaves_it(
+    hub: HubFiles, endpoint: str, tmp_path: Path, deskhand_home: Path, embedded_gguf: Path
+) -> None:
+    from huggingface_hub import hf_hub_download
+
+    hf_home = tmp_path / "hf-home"
+    cached = Path(hf_hub_download(REPO, FILE, endpoint=endpoint, cache_dir=hf_home / "hub"))
+    before = len(hub.requests)
+    env = hf_env(endpoint, tmp_path, HF_HUB_OFFLINE="1")
+    proc = deskhand(env, "models", "pull", "tiny-test")
+    assert proc.returncode == 0, proc.stderr
+    assert len(hub.requests) == before, "nothing was fetched"
+    row = listed(env)[NAME]
+    assert Path(str(row["location"])) == cached.resolve() and row["available"]
+    assert deskhand(env, "models", "rm", NAME).returncode == 0
+    assert NAME not in listed(env) and cached.resolve().is_file()
+
+
 def test_an_unreachable_server_is_one_line(
     deskhand_home: Path, tmp_path: Path, hub: HubFiles
 ) -> None:
