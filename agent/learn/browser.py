@@ -1,6 +1,6 @@
 """The browser family, single-widget templates: buttons, links, text fields (labelled
-and not), passwords, selects, checkboxes, radios, dialogs, and a goal the page cannot
-meet.
+and not), passwords, selects, checkboxes, radios and dialogs; the shared parts of every
+browser template (phrases, checks of what the site received, gold helpers).
 
 Each template writes its page (`agent.learn.browser_html`) with look-alike distractors,
 words its goal from a phrase table, plans the gold on elements named as the observation
@@ -395,38 +395,6 @@ def dialog(rng: random.Random) -> Draft:
     return draft(goal, {START: page}, plan, one_sent({"action": [target]}))
 
 
-MISSING = {
-    "goal": [
-        "{please}{click} the {label} button{end}",
-        "{please}open the {label} link{end}",
-        "{please}use {label} on this page{end}",
-        "Find {label} here and {click} it{end}",
-    ],
-}
-
-
-def refuse_missing(rng: random.Random) -> Draft:
-    """The goal names a control the page does not have: the answer is to say so."""
-    group = rng.choice(w.LOOKALIKES)
-    labels = w.distinct(rng, group, 3)
-    absent = rng.choice([g for grp in w.LOOKALIKES for g in grp if grp is not group])
-    buttons = " ".join(h.submit_button(rng, b, name="action") for b in labels)
-    page = h.page(
-        rng, rng.choice(("Messages", "Files", "Orders")), h.form(rng, h.row(rng, [buttons]))
-    )
-    goal = fill(rng, "{goal}", {**BROWSER, **MISSING}, {"label": quote(rng, absent)})
-    message = rng.choice((
-        f"There is no {absent} on this page, so I did not click anything.",
-        f"I cannot do that: this page has no {absent} button or link.",
-    ))  # fmt: skip
-    plan = Plan((finish(message, f"The page shows no {absent}; I cannot do this."),))
-
-    def check(folder: Path, said: str) -> bool:
-        return not sent(folder) and absent in said and ("no " in said or "not" in said)
-
-    return draft(goal, {START: page}, plan, check)
-
-
 TEMPLATES = (
     Template("browser.click_button", FAMILY, click_button),
     Template("browser.follow_link", FAMILY, follow_link),
@@ -436,5 +404,4 @@ TEMPLATES = (
     Template("browser.checkboxes", FAMILY, checkboxes),
     Template("browser.radio", FAMILY, radio),
     Template("browser.dialog", FAMILY, dialog),
-    Template("browser.refuse_missing", FAMILY, refuse_missing),
 )

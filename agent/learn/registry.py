@@ -14,12 +14,12 @@ import hashlib
 import random
 from collections.abc import Collection, Iterator
 
-from agent.learn import browser, browser_forms, files, files_multi
+from agent.learn import browser, browser_forms, browser_refuse, files, files_multi
 from agent.learn.sample import Generator, Sample
 
 FAMILIES: dict[str, tuple[Generator, ...]] = {
     "files": (*files.TEMPLATES, *files_multi.TEMPLATES),
-    "browser": (*browser.TEMPLATES, *browser_forms.TEMPLATES),
+    "browser": (*browser.TEMPLATES, *browser_refuse.TEMPLATES, *browser_forms.TEMPLATES),
 }
 
 
