@@ -9,7 +9,8 @@ back to the loopback site (`agent.learn.browser_site`) and the finish message.
 
 Invariants: every choice comes from the ``Random`` passed in; a form sends exactly the
 fields the check expects and nothing the model did not choose; the start page is
-``index.html``.
+``index.html``. MiniWoB++ is the exam: no goal takes the shape of one of its utterances
+("Click on the "X" button.", "Select X and click Submit."; a test checks).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ BROWSER = {
         "", "", "", ". Don't change anything else on the page.", ". Leave the rest as it is.",
         ". Nothing else needs doing.", ". Only that, please.",
     ],
-    "click": ["click", "press", "hit", "push", "click on"],
+    "click": ["click", "press", "hit", "push"],
     "q": ["'", '"', "", "\u201c"],
     "then": [", then", " and then", " and", ". Then"],
 }  # fmt: skip
@@ -111,7 +112,7 @@ FOLLOW_LINK = {
         "{please}follow the link to {label}{end}",
         "{please}go to the {label} page{end}",
         "Take me to {label}{end}",
-        "{please}{click} the link {label}{end}{distractor}",
+        "{please}{click} the {label} link{end}{distractor}",
         "Which page has {label}? {please}open it{end}",
     ],
 }
@@ -237,7 +238,7 @@ SELECT = {
         "{please}set {field} to {option} and {send}{end}{distractor}",
         "Pick {option} for {field}, then {send}{end}",
         "I'd like {option} as my {field}. Select it and {send}{end}",
-        "{please}select {option} in the {field} list and {send}{end}",
+        "{please}change the {field} to {option}, then {send}{end}",
     ],
     "send": ["submit", "save", "send the form", "confirm"],
 }
@@ -277,7 +278,6 @@ def tick(on: On, checked: bool, label: str) -> Act:
 CHECKBOXES = {
     "goal": [
         "{please}tick {items}{then} {send}{end}{distractor}",
-        "{please}select {items} and {send}{end}",
         "Check the boxes for {items}, then {send}{end}",
         "I want {items}. {please}tick them and {send}{end}",
         "{please}make sure {items} {are} checked and nothing else{then} {send}{end}",

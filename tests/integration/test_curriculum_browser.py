@@ -47,6 +47,24 @@ def test_the_family_covers_the_widgets() -> None:
     } <= set(TEMPLATES)  # fmt: skip
 
 
+#: The shapes of the default MiniWoB++ tasks' utterances (the exam, never the textbook).
+MINIWOB_SHAPES = [
+    r'click on the ".*" button\.', r'click on the link ".*"\.',
+    r'enter ".*" into the text field and press submit\.', r"select .* and click submit\.",
+    r"select .* from the list and click submit\.", r'close the dialog box by clicking the "x"\.',
+    r'enter the username ".*" and the password ".*" into the text fields and press login\.',
+    r"focus into the .* input textbox\.",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_goals_vary_and_never_take_a_miniwob_shape(template: str) -> None:
+    goals = {sample_of(template, index).goal for index in range(60)}
+    assert len(goals) >= 30
+    for goal in goals:
+        assert not any(re.fullmatch(s, goal, re.IGNORECASE) for s in MINIWOB_SHAPES), goal
+
+
 def test_a_click_on_the_look_alike_is_not_kept(settings: Settings) -> None:
     sample = sample_of("browser.click_button", 1)
     assert isinstance(sample.gold, Plan)
