@@ -103,6 +103,24 @@ def test_pull_shows_progress_verifies_installs_and_lists_the_model(
     assert human.returncode == 0 and "already installed" in human.stdout
     assert gets(hub) == [None], "an installed model is not downloaded again"
 
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    run = deskhand(
+        env,
+        "run",
+        "Create a folder named reports",
+        "-w",
+        str(ws),
+        "--max-steps",
+        "1",
+        "--yes",
+        "--json",
+    )
+    assert run.returncode in (0, 1), run.stderr  # the default is now the pulled model
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert events[0]["event"] == "RunStarted" and events[0]["model_id"] == NAME
+    assert events[-1]["event"] == "RunFinished" and events[-1]["outcome"] != "error"
+
 
 def test_pull_resumes_after_the_server_drops_the_connection_halfway(
     hub: HubFiles, endpoint: str, tmp_path: Path, deskhand_home: Path, embedded_gguf: Path
