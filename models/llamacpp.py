@@ -167,7 +167,9 @@ class LlamaCppModel:
                     lora_path=None if lora_path is None else str(lora_path),
                     verbose=False,
                 )
-        except (ValueError, RuntimeError, OSError) as exc:
+        # Foreign data at the boundary: besides native load errors, llama-cpp-python
+        # compiles the file's chat templates here (a Jinja syntax error is no ValueError).
+        except Exception as exc:
             raise ModelUnavailable(f"cannot load {self._path.name}: {exc}") from exc
         self.threads = threads
         self._model_id = model_id or self._path.stem
@@ -418,14 +420,11 @@ class LlamaCppModel:
             source = f"{known.family} (the file has none; its vocabulary has {known.marker})"
             log.info("%s has no chat template: using %s", self._path.name, source)
         vocab = self._vocab()
-        try:
-            self._formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=self._special_text(llama_cpp.llama_vocab_eos(vocab)),
-                bos_token=self._special_text(llama_cpp.llama_vocab_bos(vocab)),
-            )
-        except Exception as exc:  # a template is foreign code: any Jinja syntax error
-            raise ModelUnavailable(f"bad chat template in {self._path.name}: {exc}") from exc
+        self._formatter = Jinja2ChatFormatter(  # the file's was compiled at load already
+            template=template,
+            eos_token=self._special_text(llama_cpp.llama_vocab_eos(vocab)),
+            bos_token=self._special_text(llama_cpp.llama_vocab_bos(vocab)),
+        )
         return source
 
     def _render(self, chat: chatformat.Chat) -> str:

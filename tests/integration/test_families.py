@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from agent import assemble
 from agent.prompt import Transcript
 from agent.settings import load_settings
 from models import chatformat
-from models.base import Message
+from models.base import Message, ModelUnavailable
 from models.host import HostedModel, LoadSpec
 from models.llamacpp import LlamaCppModel
 from tests.families import FAMILIES, write_family_model
@@ -177,6 +178,22 @@ def test_gemma_gets_consecutive_turns_joined_not_refused(
     )
     text = family_models["gemma2"]._llm.detokenize(tokens, special=True).decode()
     assert "<start_of_turn>user\na\n\nb\n\nc<end_of_turn>" in text
+
+
+def test_a_template_that_refuses_or_does_not_parse_is_one_line(
+    embedded_gguf: Path, tmp_path: Path
+) -> None:
+    refusing = replace(FAMILIES["chatml"], template="{{ raise_exception('roles must be angels') }}")
+    model = LlamaCppModel(write_family_model(refusing, embedded_gguf, tmp_path / "r.gguf"))
+    try:
+        with pytest.raises(ModelUnavailable, match="refuses this conversation: .*angels") as e:
+            model.complete([Message("user", "hi")], max_tokens=4)
+        assert "\n" not in str(e.value)
+    finally:
+        model.close()
+    broken = replace(FAMILIES["chatml"], template="{% for m in messages %}")
+    with pytest.raises(ModelUnavailable, match="cannot load b.gguf: Unexpected end of template"):
+        LlamaCppModel(write_family_model(broken, embedded_gguf, tmp_path / "b.gguf"))
 
 
 def test_fit_shapes_a_conversation_to_the_template_traits() -> None:
