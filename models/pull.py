@@ -215,9 +215,8 @@ def _download(
                 f"({gib(f.tell())} kept: pull again to resume)"
             ) from None
         except OSError as exc:  # disk full, or the size check at the end
-            raise PullError(
-                f"download failed: {exc.strerror or exc} (pull again to resume)"
-            ) from None
+            why = exc.strerror or _reason(exc)  # huggingface_hub's own text runs to lines
+            raise PullError(f"download failed: {why} (pull again to resume)") from None
 
 
 def _headers(remote: Remote) -> dict[str, str]:
