@@ -14,18 +14,36 @@ import hashlib
 import random
 from collections.abc import Collection, Iterator
 
-from agent.learn import browser, browser_forms, browser_refuse, files, files_multi
+from agent.learn import (
+    browser,
+    browser_forms,
+    browser_refuse,
+    browser_widgets,
+    files,
+    files_multi,
+    gui,
+)
 from agent.learn.sample import Generator, Sample
 
 FAMILIES: dict[str, tuple[Generator, ...]] = {
     "files": (*files.TEMPLATES, *files_multi.TEMPLATES),
-    "browser": (*browser.TEMPLATES, *browser_refuse.TEMPLATES, *browser_forms.TEMPLATES),
+    "browser": (
+        *browser.TEMPLATES,
+        *browser_refuse.TEMPLATES,
+        *browser_forms.TEMPLATES,
+        *browser_widgets.TEMPLATES,
+    ),
+    "gui": gui.TEMPLATES,
 }
+#: Families whose runs need an X display (agent/learn/attempt.py): made only when named.
+NEEDS_DISPLAY = frozenset({"gui"})
 
 
 def generators(families: Collection[str] | None = None) -> list[Generator]:
-    """The generators of `families` (all when None), in a fixed order."""
-    chosen = FAMILIES if families is None else {f: FAMILIES[f] for f in families}
+    """The generators of `families` (when None: every family that needs no display), in
+    a fixed order."""
+    names = [f for f in FAMILIES if f not in NEEDS_DISPLAY] if families is None else families
+    chosen = {f: FAMILIES[f] for f in names}
     out = [g for gens in chosen.values() for g in gens]
     ids = [g.template for g in out]
     if len(set(ids)) != len(ids):
@@ -34,7 +52,7 @@ def generators(families: Collection[str] | None = None) -> list[Generator]:
 
 
 def by_template(template: str) -> Generator:
-    for g in generators():
+    for g in generators(FAMILIES):
         if g.template == template:
             return g
     raise KeyError(template)
