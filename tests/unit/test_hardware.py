@@ -205,3 +205,23 @@ def test_doctor_says_when_the_default_model_needs_more_memory_than_the_machine_g
     (model,) = [f for f in json.loads(proc.stdout)["findings"] if f["name"] == "model"]
     assert model["state"] == "warn" and "not enough memory" in model["fix"]
     assert "deskhand models pull" in model["fix"]
+
+
+def test_doctor_says_what_to_fix_on_wayland_and_without_a_browser(
+    deskhand_home: Path, tmp_path: Path
+) -> None:
+    import os
+
+    env = {
+        **os.environ,
+        "XDG_SESSION_TYPE": "wayland",
+        "WAYLAND_DISPLAY": "wayland-0",
+        "DESKHAND_BROWSER": str(tmp_path / "no-such-chromium"),
+    }
+    proc = subprocess.run(
+        [DESKHAND, "doctor", "--json"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = {f["name"]: f for f in json.loads(proc.stdout)["findings"]}
+    assert found["desktop"]["state"] == "warn" and "X11" in found["desktop"]["fix"]
+    assert found["browser"]["state"] == "warn" and "Chromium" in found["browser"]["fix"]
