@@ -444,13 +444,18 @@ class LlamaCppModel:
         stops = {i for i in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(vocab, i)}
         stops |= {llama_cpp.llama_vocab_eos(vocab), llama_cpp.llama_vocab_eot(vocab)}
         after = self._tokenize_special(self._traits.after_reply, bos=False)[:1]
-        if after and llama_cpp.llama_vocab_is_control(vocab, after[0]):
+        if after and self._is_special_id(after[0]):
             stops.add(after[0])
         return {int(t) for t in stops if 0 <= t < self._n_vocab}
 
     def _is_special(self, text: str) -> bool:
         ids = self._tokenize_special(text, bos=False)
-        return len(ids) == 1 and bool(llama_cpp.llama_vocab_is_control(self._vocab(), ids[0]))
+        return len(ids) == 1 and self._is_special_id(ids[0])
+
+    def _is_special_id(self, token: int) -> bool:
+        """A control or user-defined token (converters mark turn markers as either)."""
+        kinds = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+        return bool(llama_cpp.llama_vocab_get_attr(self._vocab(), token) & kinds)
 
     def _special_text(self, token: int) -> str:
         if not 0 <= token < self._n_vocab:
