@@ -43,7 +43,7 @@ from agent.settings import Settings
 from agent.task import Limits
 from agent.taskfile import AgentStep, TaskFile
 from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun
-from models.base import ChatModel
+from models.base import ChatModel, ModelError
 from models.router import FallbackPolicy, ModelRouter
 from tools.base import ToolFailure
 
@@ -77,6 +77,9 @@ class RunRequest:
     gui: bool = False
     #: A task file's ``on_step_failure``, overridden.
     on_step_failure: StepFailure | None = None
+    #: Open the model while preparing, so that one that cannot load is bad input before
+    #: the run exists (the command line: exit 2); otherwise the run opens it.
+    open_model_now: bool = False
     #: Show a plain goal's model the user's past runs most like it (``--no-memory``: off).
     memory: bool = True
     #: For a task file nobody watches (the inbox): what its permissions may grant beyond
@@ -108,6 +111,8 @@ def prepare_run(
     opener, model_name, owns = _model(settings, request, fallback=failure == "agent")
     try:
         shown = _start_page(tools, request.start_url)
+        if request.open_model_now and opener is not None:
+            opener = _opened(opener, model_name)
     except BaseException:
         tools.close()
         raise
@@ -249,6 +254,15 @@ def _model(
     if loaded is not None and _is_default(settings, entry.name):
         return (lambda: loaded), entry.name, False
     return (lambda: assemble.open_router(settings, entry)), entry.name, True
+
+
+def _opened(opener: Callable[[], ModelRouter], name: str) -> Callable[[], ModelRouter]:
+    """Open the model now; `BadInput` (one line) when it cannot be."""
+    try:
+        router = opener()
+    except ModelError as exc:
+        raise BadInput(f"cannot open model {name}: {exc}") from exc
+    return lambda: router
 
 
 def _router(model: ChatModel) -> ModelRouter:

@@ -166,7 +166,9 @@ def run_command(
         )
     if set_ or on_step_failure:
         fail("--set and --on-step-failure apply to a task file (FILE.task.yaml), not to a goal")
-    request = replace(request, goal=goal, start_url=start_url, gui=gui, memory=memory)
+    request = replace(
+        request, goal=goal, start_url=start_url, gui=gui, memory=memory, open_model_now=True
+    )
     _run_goal(request, settings, as_json)
 
 

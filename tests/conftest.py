@@ -58,28 +58,27 @@ def pytest_report_header() -> str:
 
 @pytest.fixture
 def scripted_run(deskhand_home: Path) -> Callable[[Path, Sequence[Any]], list[Any]]:
-    """Run the real engine (file tool, policy, journal under DESKHAND_HOME) with a
-    scripted model answering yes to every approval; returns the events."""
+    """Run the real engine (file tool, policy, journal under DESKHAND_HOME), prepared as
+    every run is (`agent.prepare`), with a scripted model answering yes to every approval;
+    returns the events."""
     from agent import assemble
     from agent.approval import AlwaysAllow
-    from agent.loop import Engine, run
+    from agent.prepare import RunRequest, prepare_run
     from agent.settings import load_settings
-    from agent.task import Task
-    from models.router import FallbackPolicy, ModelRouter
+    from agent.taskrun import run_task
     from models.scripted import ScriptedModel
 
     def go(ws: Path, replies: Sequence[Any]) -> list[Any]:
         settings = load_settings({"DESKHAND_HOME": str(deskhand_home)})
-        journal = assemble.open_journal(settings)
-        engine = Engine(
-            ModelRouter(ScriptedModel(replies), None, FallbackPolicy(remote_allowed=False)),
-            assemble.registry(settings, [ws]),
-            journal,
-            AlwaysAllow(),
+        request = RunRequest(
+            goal="tidy up",
+            workspace=[ws],
+            model=ScriptedModel(replies),
+            approver=AlwaysAllow(),
+            memory=False,
         )
-        try:
-            return list(run(Task(goal="tidy up", workspace=(ws,)), engine))
-        finally:
-            journal.close()
+        plan = prepare_run(request, settings)
+        with assemble.open_journal(settings) as journal:
+            return list(run_task(plan, journal))
 
     return go

@@ -26,12 +26,11 @@ from pathlib import Path
 from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.events import ActionProposed
-from agent.loop import Engine, run
+from agent.prepare import RunRequest, prepare_run
 from agent.settings import load_settings
-from agent.task import Limits, Task
+from agent.taskrun import run_task
 from models.base import ChatModel
 from models.catalogue import LocalOptions, embedded_entry
-from models.router import FallbackPolicy, ModelRouter
 
 GOAL = (
     "Create a folder named reports, write a file reports/summary.txt that says "
@@ -45,15 +44,16 @@ def one_run(model: ChatModel, steps: int, home: Path, label: str) -> float:
     settings = load_settings({"DESKHAND_HOME": str(home)})
     ws = Path(tempfile.mkdtemp(dir=home))
     journal = assemble.open_journal(settings)
-    engine = Engine(
-        ModelRouter(model, None, FallbackPolicy(remote_allowed=False)),
-        assemble.registry(settings, [ws]),
-        journal,
-        AlwaysAllow(),
+    request = RunRequest(
+        goal=GOAL,
+        workspace=[ws],
+        model=model,
+        approver=AlwaysAllow(),
+        max_steps=steps,
+        memory=False,
     )
-    task = Task(goal=GOAL, workspace=(ws,), limits=Limits(max_steps=steps))
     per_step: list[float] = []
-    for event in run(task, engine):
+    for event in run_task(prepare_run(request, settings), journal):
         if isinstance(event, ActionProposed):
             per_step.append(event.usage.seconds)
     journal.close()

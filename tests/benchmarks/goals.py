@@ -1,13 +1,15 @@
 """Benchmark: how often the agent reaches simple file goals with a given model.
 
     .venv/bin/python tests/benchmarks/goals.py [--model NAME|PATH] [--max-steps N]
-                                               [--lora ADAPTER.gguf]
+                                               [--lora ADAPTER.gguf | --no-adapter]
 
 Each goal starts in a fresh workspace (some with files in it), runs the real agent with
 every file action allowed, and then checks the end state here, outside the agent. Prints
 per goal: whether the end state is right, whether the model called finish, the tools it
 used, steps and seconds. This is how prompt changes for small models are measured (see
 README, "Helping a small model"); greedy decoding makes it repeatable for one model.
+The embedded model runs with deskhand's shipped adapter unless ``--no-adapter`` (the
+bare base) or ``--lora`` (another adapter) is given; the first line says which.
 Last line, machine-readable: ``success=0.NN finished=0.NN steps=N.N sec_per_step=N.NN``.
 """
 
@@ -24,12 +26,11 @@ from pathlib import Path
 from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.events import ActionProposed, RunFinished
-from agent.loop import Engine, run
-from agent.settings import load_settings
-from agent.task import Limits, Task
+from agent.prepare import RunRequest, prepare_run
+from agent.settings import load_settings, without_adapter
+from agent.taskrun import run_task
 from models.base import ChatModel
 from models.host import HostedModel, LoadSpec
-from models.router import FallbackPolicy, ModelRouter
 
 
 @dataclass(frozen=True)
@@ -85,21 +86,17 @@ def run_goal(model: ChatModel, goal: Goal, home: Path, max_steps: int) -> dict[s
         (ws / rel).parent.mkdir(parents=True, exist_ok=True)
         (ws / rel).write_text(content)
     journal = assemble.open_journal(settings)
-    engine = Engine(
-        ModelRouter(model, None, FallbackPolicy(remote_allowed=False)),
-        assemble.registry(settings, [ws]),
-        journal,
-        AlwaysAllow(),
-    )
-    task = Task(
+    request = RunRequest(
         goal=goal.text,
-        workspace=(ws,),
-        limits=Limits(max_steps=max_steps),
-        context="Workspace contents:\n" + assemble.file_tool(settings, [ws]).listing("."),
+        workspace=[ws],
+        model=model,
+        approver=AlwaysAllow(),
+        max_steps=max_steps,
+        memory=False,
     )
     tools: list[str] = []
     outcome, steps, started = "error", 0, time.perf_counter()
-    for event in run(task, engine):
+    for event in run_task(prepare_run(request, settings), journal):
         if isinstance(event, ActionProposed):
             tools.append(event.tool.removeprefix("files."))
         elif isinstance(event, RunFinished):
@@ -121,9 +118,11 @@ def main() -> int:
     parser.add_argument(
         "--lora", type=Path, default=None, help="a GGUF LoRA adapter (deskhand train)"
     )
+    parser.add_argument("--no-adapter", action="store_true", help="the bare base model")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings({"DESKHAND_HOME": tmp})
+        settings = without_adapter(settings) if args.no_adapter else settings
         entry = assemble.resolve_model(settings, args.model)
         if args.lora is None:
             model = entry.opener()
@@ -132,6 +131,8 @@ def main() -> int:
                 Path(entry.location), model_id=f"{entry.name}+lora", lora_path=args.lora
             )
             model = HostedModel(spec)
+        info = model.info()
+        print(f"model {info.model_id}; prompt {info.prompt_style}; {info.detail}")
         rows = []
         for i, goal in enumerate(GOALS):
             r = run_goal(model, goal, Path(tmp) / f"g{i}", args.max_steps)

@@ -21,12 +21,10 @@ from pages.server import Site, serve_pages
 from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.journal import Journal
-from agent.loop import Engine, run
+from agent.prepare import RunRequest, prepare_run
 from agent.settings import load_settings
-from agent.task import Limits, Task
-from agent.taskfile.from_run import noting_start_page
+from agent.taskrun import run_task
 from models.base import Message
-from models.router import FallbackPolicy, ModelRouter
 from models.scripted import ScriptedModel
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
@@ -40,21 +38,23 @@ def deskhand(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def record(ws: Path, goal: str, replies: Sequence[Reply], start_url: str | None = None) -> str:
-    """A successful run of the real engine with the browser tool (as ``deskhand run``
-    wires it), a scripted model choosing the actions; its run id."""
+    """A successful run prepared as ``deskhand run GOAL --allow browser.read`` prepares it
+    (`agent.prepare`: the browser tool, the start page journaled with the run), a scripted
+    model choosing the actions; its run id."""
     settings = load_settings()
-    roots = (ws.resolve(),)
-    grants = (assemble.start_url_grant(start_url),) if start_url else ()
-    tools = assemble.run_tools(settings, roots, grants, goal=goal, browser=True)
+    request = RunRequest(
+        goal=goal,
+        workspace=[ws.resolve()],
+        model=ScriptedModel(list(replies)),
+        grants=["browser.read"],  # gives a goal without a start page the browser
+        start_url=start_url,
+        approver=AlwaysAllow(),
+        max_steps=len(replies) + 1,
+        memory=False,
+    )
+    plan = prepare_run(request, settings)
     with assemble.open_journal(settings) as journal:
-        try:
-            context = f"The browser shows:\n{tools.browser.start(start_url)}" if start_url else ""
-            task = Task(goal, roots, grants, Limits(max_steps=len(replies) + 1), context=context)
-            model = ModelRouter(ScriptedModel(list(replies)), None, FallbackPolicy(False))
-            engine = Engine(model, tools.registry(settings, roots), journal, AlwaysAllow())
-            events = list(noting_start_page(run(task, engine), journal, start_url))
-        finally:
-            tools.close()
+        events = list(run_task(plan, journal))
     assert events[-1].outcome == "success", events[-1]  # type: ignore[union-attr]
     return events[0].run_id  # type: ignore[union-attr]
 

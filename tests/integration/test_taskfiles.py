@@ -20,13 +20,11 @@ from typing import Any
 import pytest
 from pages.server import serve_pages
 
-from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.journal import Journal
-from agent.loop import Engine, run
+from agent.prepare import RunRequest, prepare_run
 from agent.settings import load_settings
-from agent.task import Task
-from models.router import FallbackPolicy, ModelRouter
+from agent.taskrun import run_task
 from models.scripted import ScriptedModel
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
@@ -372,15 +370,16 @@ def test_bad_task_input_is_one_line_and_exit_2(args: list[str], message: str) ->
 def record(ws: Path, goal: str, replies: list[dict[str, Any]]) -> str:
     """A successful run of the real engine, with a scripted model choosing the actions."""
     settings = load_settings()
-    roots = (ws.resolve(),)
+    request = RunRequest(
+        goal=goal,
+        workspace=[ws.resolve()],
+        model=ScriptedModel(replies),
+        approver=AlwaysAllow(),
+        memory=False,
+    )
+    plan = prepare_run(request, settings)
     with Journal(settings.journal_path) as j:
-        engine = Engine(
-            ModelRouter(ScriptedModel(replies), None, FallbackPolicy(remote_allowed=False)),
-            assemble.registry(settings, roots),
-            j,
-            AlwaysAllow(),
-        )
-        events = list(run(Task(goal=goal, workspace=roots), engine))
+        events = list(run_task(plan, j))
     assert events[-1].outcome == "success"  # type: ignore[union-attr]
     return events[0].run_id  # type: ignore[union-attr]
 
