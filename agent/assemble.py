@@ -56,6 +56,7 @@ def local_options(settings: Settings) -> LocalOptions:
         threads=m.threads,
         cpu_repack=m.cpu_repack,
         adapter=m.adapter,
+        use_adapter=m.use_adapter,
     )
 
 

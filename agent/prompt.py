@@ -11,6 +11,15 @@ browser run opens on), laid out as the real observation is, so the model sees wh
 element numbers it copies come from. A browser example ends with its last action, not
 with finish: SmolLM2-135M copies the last reply it saw, and after an example ending in
 finish it finished at once on 6 of 8 MiniWoB episodes (tests/benchmarks/miniwob.py).
+
+Two prompt styles. ``full`` (above) is for a model that must learn the task from the
+prompt. ``compact`` is for a model trained on deskhand's own curriculum (a deskhand
+adapter, models/adapters/): a two-line system prompt naming the tools and no worked
+example, since the tuned model learned the replies and the constrained decoder enforces
+each tool's arguments. Training cost grows with prompt length (about 60 % of the full
+prompt is the tool list and the example), so the tuned model is shown the compact one,
+at training and at run time alike: a model says which it was trained on in
+`ModelInfo.prompt_style` (`style_of`).
 """
 
 from __future__ import annotations
@@ -18,14 +27,30 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from agent.templates import render
-from models.base import Message
+from models.base import ChatModel, Message
 from tools.base import ToolResult
 from tools.registry import Registry
+
+PromptStyle = Literal["full", "compact"]
+FULL: PromptStyle = "full"
+COMPACT: PromptStyle = "compact"
+
+
+def style_of(model: ChatModel) -> PromptStyle:
+    """The prompt style `model` expects: ``compact`` for a model tuned on it, else full."""
+    return COMPACT if getattr(model.info(), "prompt_style", FULL) == COMPACT else FULL
+
+
+def style_of_system(text: str) -> PromptStyle:
+    """The style a system prompt was rendered in: what a training example teaches."""
+    head = render("compact.j2", tools=[]).splitlines()[0]
+    return COMPACT if text.startswith(head) else FULL
 
 
 def _reply(thought: str, tool: str, args: dict[str, Any]) -> str:
@@ -91,7 +116,9 @@ def worked_example(registry: Registry, goal: str = "") -> dict[str, Any] | None:
     return {"goal": example["goal"], "context": _lines(example.get("context", "")), "steps": steps}
 
 
-def system_prompt(registry: Registry) -> str:
+def system_prompt(registry: Registry, style: PromptStyle = FULL) -> str:
+    if style == COMPACT:
+        return render("compact.j2", tools=list(registry.names()))
     tools = [
         {
             "name": spec.name,
@@ -141,11 +168,21 @@ class Transcript:
     messages: list[Message] = field(default_factory=list)
 
     @classmethod
-    def start(cls, registry: Registry, goal: str, context: str = "") -> Transcript:
-        messages = [Message("system", system_prompt(registry))]
-        example = worked_example(registry, goal)
-        if example is not None:
-            messages += example_turns(example)
+    def start(
+        cls,
+        registry: Registry,
+        goal: str,
+        context: str = "",
+        style: PromptStyle = FULL,
+        examples: Sequence[dict[str, Any]] = (),
+    ) -> Transcript:
+        """The opening messages; the `compact` style has no built-in worked example.
+        `examples` (the user's past runs, agent/experience.py) follow the built-in one."""
+        messages = [Message("system", system_prompt(registry, style))]
+        example = worked_example(registry, goal) if style == FULL else None
+        for shown in (example, *examples):
+            if shown is not None:
+                messages += example_turns(shown)
         messages.append(Message("user", goal_message(goal, context)))
         return cls(messages)
 

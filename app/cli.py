@@ -436,6 +436,10 @@ from app.train import train_command  # noqa: E402  (training, with the optional 
 
 cli.command("train")(train_command)
 
+from app.collect import collect_command  # noqa: E402  (training data from a remote teacher)
+
+cli.command("collect")(collect_command)
+
 from app.learn import learn_app  # noqa: E402  (learning from the user's runs)
 
 cli.add_typer(learn_app, name="learn")

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from agent.learn import split_by_template
+from agent.prompt import style_of_system
 from app.common import fail
 from models.catalogue import embedded_model_path
 from models.train import missing_modules
@@ -37,6 +38,20 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in lines if line.strip()]
     except (OSError, ValueError) as exc:
         fail(f"cannot read training data {path}: {exc}")
+
+
+def prompt_style(records: list[dict[str, Any]]) -> str:
+    """The one prompt style (agent.prompt) the records were made with; it goes into the
+    adapter's metadata so run time shows the tuned model the same prompt."""
+    styles = set()
+    for r in records:
+        msgs = r.get("messages") or [{}]
+        first = msgs[0] if isinstance(msgs[0], dict) else {}
+        system = str(first.get("content", "")) if first.get("role") == "system" else ""
+        styles.add(style_of_system(system))
+    if len(styles) > 1:
+        fail("training data mixes prompt styles (full and compact): make it with one")
+    return styles.pop() if styles else "full"
 
 
 def split(
@@ -81,6 +96,16 @@ def train_command(
     base: Annotated[Path | None, typer.Option(help="Base GGUF (default: embedded).")] = None,
     max_tokens: Annotated[int, typer.Option(help="Longer examples are dropped.")] = 2048,
     eval_max: Annotated[int, typer.Option(help="Held-out examples scored (0: none).")] = 32,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads (default: one per core; measure under load).")
+    ] = None,
+    prompt_grad: Annotated[
+        bool,
+        typer.Option(
+            "--prompt-grad/--no-prompt-grad",
+            help="Backpropagate through the prompt too (exact); --no-prompt-grad: reply only, faster.",
+        ),
+    ] = True,
 ) -> None:
     """Train a LoRA adapter for the local model on chat JSONL (needs deskhand[train])."""
     missing = missing_modules()
@@ -105,10 +130,15 @@ def train_command(
     except (KeyError, TypeError, ValueError) as exc:
         fail(f"bad training record: {exc}")
     n_steps = steps or steps_for(epochs, len(train_ex), batch)
-    config = TrainConfig(n_steps, batch, lr, seed, checkpoint_every)
+    config = TrainConfig(
+        n_steps, batch, lr, seed, checkpoint_every, threads=threads, prompt_grad=prompt_grad
+    )
     checkpoints = resume or output.with_name(output.name + ".checkpoints")
-    options = FitOptions(config, checkpoints, resume is not None, max_tokens, eval_max)
-    out.print(f"held out: {', '.join(sorted(held_t)) or 'nothing'}", markup=False)
+    style = prompt_style(records)
+    options = FitOptions(
+        config, checkpoints, resume is not None, max_tokens, eval_max, prompt_style=style
+    )
+    out.print(f"held out: {', '.join(sorted(held_t)) or 'nothing'}; prompt: {style}", markup=False)
     _fit_with_progress(base_path, train_ex, held_ex, output, options)
 
 
@@ -131,6 +161,8 @@ def _fit_with_progress(
             eta = f"{int(r.eta_seconds // 60)}m{int(r.eta_seconds % 60):02d}s"
             desc = f"loss {r.loss:.3f}  {r.seconds / max(1, r.examples):.2f} s/example  eta {eta}"
             progress.update(task, completed=r.step, description=desc)
+            if not out.is_terminal:  # a log file gets one line a step (no live bar there)
+                out.print(f"step {r.step}/{r.total}  {desc}", markup=False)
 
         try:
             res = fit(base, train_ex, held_ex, output, options, on_step=on_step, on_note=out.print)

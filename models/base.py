@@ -108,6 +108,9 @@ class ModelInfo:
     location: str
     gpu_offload: bool = False
     detail: str = ""
+    #: The prompt the model was tuned on (agent.prompt: "full", or "compact" with a
+    #: deskhand adapter); the run shows it that one.
+    prompt_style: str = "full"
 
 
 @runtime_checkable

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.adapter_meta import shipped_adapter
 from models.base import ChatModel
 
 EMBEDDED = "embedded"
@@ -35,7 +36,17 @@ class LocalOptions:
     gpu_layers: int | None = None
     threads: int | None = None
     cpu_repack: bool = False
+    #: Applied to every local GGUF model; None: the embedded model gets the shipped one.
     adapter: Path | None = None
+    #: False: no adapter at all (``--no-adapter``), not even the shipped one.
+    use_adapter: bool = True
+
+    def adapter_for(self, *, embedded: bool) -> Path | None:
+        """The adapter a local model runs with: the configured one, else for the
+        embedded model deskhand's shipped adapter (models/adapters/); none when off."""
+        if not self.use_adapter:
+            return None
+        return self.adapter or (shipped_adapter() if embedded else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,8 @@ class ModelEntry:
     location: str
     opener: Callable[[], ChatModel]
     available: bool = True
+    #: The LoRA adapter a local model runs with (LocalOptions.adapter_for), or None.
+    adapter: Path | None = None
 
 
 def embedded_model_path(override: Path | None = None) -> Path | None:
@@ -62,7 +75,9 @@ def embedded_model_path(override: Path | None = None) -> Path | None:
     return path if path.is_file() else None
 
 
-def _open_gguf(path: Path, options: LocalOptions, model_id: str) -> ChatModel:
+def _open_gguf(
+    path: Path, options: LocalOptions, model_id: str, *, embedded: bool = False
+) -> ChatModel:
     from models.host import HostedModel, LoadSpec
 
     return HostedModel(
@@ -73,7 +88,7 @@ def _open_gguf(path: Path, options: LocalOptions, model_id: str) -> ChatModel:
             n_gpu_layers=options.gpu_layers,
             model_id=model_id,
             cpu_repack=options.cpu_repack,
-            lora_path=options.adapter,
+            lora_path=options.adapter_for(embedded=embedded),
         )
     )
 
@@ -85,6 +100,7 @@ def gguf_entry(name: str, path: Path, options: LocalOptions) -> ModelEntry:
         location=str(path),
         opener=lambda: _open_gguf(path, options, name if name != str(path) else path.stem),
         available=path.is_file(),
+        adapter=options.adapter_for(embedded=False),
     )
 
 
@@ -95,7 +111,11 @@ def embedded_entry(options: LocalOptions, override: Path | None = None) -> Model
         entry = gguf_entry(EMBEDDED, missing, options)
         return ModelEntry(EMBEDDED, "gguf", str(missing), entry.opener, available=False)
     return ModelEntry(
-        EMBEDDED, "gguf", str(path), lambda: _open_gguf(path, options, "smollm2-135m-instruct-q4_1")
+        EMBEDDED,
+        "gguf",
+        str(path),
+        lambda: _open_gguf(path, options, "smollm2-135m-instruct-q4_1", embedded=True),
+        adapter=options.adapter_for(embedded=True),
     )
 
 

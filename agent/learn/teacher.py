@@ -52,9 +52,14 @@ class Exchange:
 
 
 class Teacher:
-    def __init__(self, gold: Gold, model_id: str = "teacher") -> None:
+    def __init__(
+        self, gold: Gold, model_id: str = "teacher", prompt_style: str = "compact"
+    ) -> None:
         self._gold = gold
         self._model_id = model_id
+        #: The prompt style the run shows the teacher, so the student's examples are
+        #: the prompts it will see (agent.prompt: "compact" for the tuned model).
+        self._prompt_style = prompt_style
         self.exchanges: list[Exchange] = []
 
     @property
@@ -62,7 +67,7 @@ class Teacher:
         return self._model_id
 
     def info(self) -> ModelInfo:
-        return ModelInfo(self._model_id, "teacher", "memory")
+        return ModelInfo(self._model_id, "teacher", "memory", prompt_style=self._prompt_style)
 
     def complete(
         self,

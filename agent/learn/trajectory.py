@@ -32,6 +32,7 @@ from agent.events import ActionFinished, RunFinished
 from agent.learn.sample import Sample
 from agent.learn.teacher import Exchange, Teacher
 from agent.loop import Engine, run
+from agent.prompt import COMPACT, PromptStyle
 from agent.settings import Settings
 from agent.task import Limits, Task
 from models.router import FallbackPolicy, ModelRouter
@@ -50,9 +51,16 @@ class Trajectory:
     message: str
 
 
-def run_sample(sample: Sample, settings: Settings) -> Trajectory | None:
-    """Run `sample` with its teacher; the trajectory if it passed, else None."""
-    teacher = Teacher(sample.gold)
+def run_sample(
+    sample: Sample, settings: Settings, prompt_style: PromptStyle = COMPACT
+) -> Trajectory | None:
+    """Run `sample` with its teacher; the trajectory if it passed, else None. The run
+    shows the prompt of `prompt_style` (compact: what a deskhand adapter is trained on)."""
+    if sample.start_page is not None:  # the browser family serves pages and opens one
+        from agent.learn.browser_run import run_browser_sample
+
+        return run_browser_sample(sample, settings, prompt_style)
+    teacher = Teacher(sample.gold, prompt_style=prompt_style)
     with tempfile.TemporaryDirectory(prefix="deskhand-learn-") as tmp:
         ws = Path(tmp).resolve() / "workspace"
         ws.mkdir()

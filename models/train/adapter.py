@@ -56,8 +56,22 @@ def lora_pairs(model: Any) -> list[tuple[str, Any, Any]]:
     return pairs
 
 
-def write_adapter(model: Any, base_gguf: Path, out: Path, *, alpha: float, f16: bool = True) -> int:
-    """Write the LoRA of peft `model` (trained on `base_gguf`) to `out`; the tensor count."""
+#: Metadata key: the prompt style the adapter was trained on (agent.prompt); models.adapters
+#: reads it so the run shows the tuned model the same prompt.
+PROMPT_STYLE_KEY = "deskhand.prompt_style"
+
+
+def write_adapter(
+    model: Any,
+    base_gguf: Path,
+    out: Path,
+    *,
+    alpha: float,
+    f16: bool = True,
+    prompt_style: str = "full",
+) -> int:
+    """Write the LoRA of peft `model` (trained on `base_gguf`) to `out`; the tensor count.
+    `prompt_style` is recorded in the metadata (``deskhand.prompt_style``)."""
     arch = base_architecture(base_gguf)
     if arch not in _PERMUTED_QK:
         raise UnsupportedArchitecture(f"cannot write a LoRA for architecture {arch!r}")
@@ -70,6 +84,7 @@ def write_adapter(model: Any, base_gguf: Path, out: Path, *, alpha: float, f16: 
     writer.add_type(gguf.GGUFType.ADAPTER)
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(alpha))
+    writer.add_string(PROMPT_STYLE_KEY, prompt_style)
     count = 0
     for hf, a, b in lora_pairs(model):
         target = names.get_name(hf, try_suffixes=(".weight",))

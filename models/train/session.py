@@ -35,6 +35,8 @@ class FitOptions:
     #: Held-out examples scored (the loss before and after); 0 skips the evaluation.
     eval_max: int = 32
     lora: LoraShape = LoraShape()
+    #: The prompt style of the examples (agent.prompt), written into the adapter.
+    prompt_style: str = "full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,5 +83,7 @@ def fit(
         on_step=on_step,
     )
     after = evaluate(model, scored, device) if scored else None
-    tensors = write_adapter(model, base, out, alpha=options.lora.alpha)
+    tensors = write_adapter(
+        model, base, out, alpha=options.lora.alpha, prompt_style=options.prompt_style
+    )
     return FitResult(out, device, len(encoded), dropped, result, before, after, tensors)

@@ -2,6 +2,7 @@
 llama.cpp.
 
     .venv/bin/python tests/benchmarks/steps.py [--model PATH] [--steps N]
+                                               [--adapter ADAPTER.gguf | --no-adapter]
 
 Prints, per step: prompt tokens, tokens reused from the KV cache, tokens evaluated,
 model seconds, tool seconds. Then, on the last step's prompt, output tokens per second of
@@ -13,9 +14,14 @@ The run goes through the model as every entry point opens it: hosted in its own 
 (`models.host`). The process boundary's cost per step is the caller's wall time of a
 completion minus the time the child measured inside it (printed as ``boundary``).
 The decode comparison runs in-process, beside raw llama-cpp-python.
+Then the same run with a LoRA adapter (deskhand's shipped one for the embedded model,
+or ``--adapter``; the tuned model sees its own compact prompt), its steps, and the
+adapter's cost: mean model seconds per step with / without (``adapter_step_ratio``)
+and our decode rate on the same prompt with / without (``adapter_decode_ratio``).
 Last line, machine-readable: ``reuse=0.NN decode_ratio=0.NN boundary_ms=N.N`` where reuse
 is tokens reused / prompt tokens over steps 2 and later, decode_ratio is ours / raw, and
-boundary_ms the median extra latency of the process boundary per step.
+boundary_ms the median extra latency of the process boundary per step (plus
+``adapter_step_ratio=N.NN adapter_decode_ratio=N.NN`` when an adapter ran).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from agent.events import ActionFinished, ActionProposed, RunFinished
 from agent.loop import Engine, run
 from agent.settings import load_settings
 from agent.task import Limits, Task
+from models.adapter_meta import shipped_adapter
 from models.base import ChatModel, Message
 from models.catalogue import LocalOptions, embedded_model_path, gguf_entry
 from models.llamacpp import LlamaCppModel, default_threads, load_params
@@ -144,6 +151,56 @@ def decode_speeds(
     }
 
 
+def print_rows(rows: list[dict[str, float]]) -> None:
+    print(
+        f"{'step':>4} {'tool':<18} {'prompt':>7} {'reused':>7} {'evaluated':>9} {'out':>5} {'model s':>8} {'tool s':>7}"
+    )
+    for r in rows:
+        print(
+            f"{r['step']:>4} {r['tool']:<18} {r['prompt']:>7} {r['reused']:>7} {r['evaluated']:>9} "
+            f"{r['out']:>5} {r['model_s']:>8.3f} {r.get('tool_s', 0.0):>7.3f}"
+        )
+
+
+def mean_step_s(rows: list[dict[str, float]]) -> float:
+    return statistics.mean(r["model_s"] for r in rows) if rows else float("nan")
+
+
+def adapter_cost(
+    path: Path,
+    adapter: Path,
+    bare_rows: list[dict[str, float]],
+    messages: list[Message],
+    args: argparse.Namespace,
+    home: Path,
+) -> str:
+    """The run again with `adapter`, printed; the machine-readable ratios."""
+    options = LocalOptions(cpu_repack=args.cpu_repack, adapter=adapter)
+    home.mkdir()
+    settings = load_settings({"DESKHAND_HOME": str(home)})
+    schema = assemble.registry(settings, [home]).action_schema()
+    tuned = gguf_entry(path.stem, path, options).opener()
+    print(f"with adapter {adapter.name} (prompt: {tuned.info().prompt_style}):")
+    rows, _, _ = run_steps(tuned, args.steps, home)
+    tuned.close()
+    print_rows(rows)
+    step_ratio = mean_step_s(rows) / mean_step_s(bare_rows)
+    rates = {}
+    for name, lora in (("bare", None), ("adapter", adapter)):
+        model = LlamaCppModel(path, cpu_repack=args.cpu_repack, lora_path=lora)
+        done = [model.complete(messages, schema=schema, max_tokens=256) for _ in range(args.reps)]
+        rates[name] = statistics.median(
+            c.usage.completion_tokens / c.usage.decode_seconds for c in done
+        )
+        model.close()
+    print(
+        f"model s/step: bare {mean_step_s(bare_rows):.3f}, adapter {mean_step_s(rows):.3f} "
+        f"(x{step_ratio:.2f}); decode on the same prompt: bare {rates['bare']:.1f} tok/s, "
+        f"adapter {rates['adapter']:.1f} tok/s"
+    )
+    return f" adapter_step_ratio={step_ratio:.2f} adapter_decode_ratio={rates['adapter'] / rates['bare']:.2f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=None)
@@ -152,6 +209,8 @@ def main() -> int:
     parser.add_argument(
         "--cpu-repack", action="store_true", help="llama.cpp's repacked CPU weights (opt-in)"
     )
+    parser.add_argument("--adapter", type=Path, default=None, help="default: the shipped one")
+    parser.add_argument("--no-adapter", action="store_true", help="skip the adapter run")
     args = parser.parse_args()
     path = args.model or embedded_model_path()
     if path is None:
@@ -161,15 +220,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         rows, messages, boundary = run_steps(hosted, args.steps, Path(tmp))
         hosted.close()
+        print_rows(rows)
+        adapter = None if args.no_adapter else (args.adapter or shipped_adapter())
+        tail = ""
+        if adapter is not None:
+            tail = adapter_cost(path, adapter, rows, messages, args, Path(tmp) / "tuned")
         model = LlamaCppModel(path, cpu_repack=args.cpu_repack)
-        print(
-            f"{'step':>4} {'tool':<18} {'prompt':>7} {'reused':>7} {'evaluated':>9} {'out':>5} {'model s':>8} {'tool s':>7}"
-        )
-        for r in rows:
-            print(
-                f"{r['step']:>4} {r['tool']:<18} {r['prompt']:>7} {r['reused']:>7} {r['evaluated']:>9} "
-                f"{r['out']:>5} {r['model_s']:>8.3f} {r.get('tool_s', 0.0):>7.3f}"
-            )
         later = [r for r in rows if r["step"] >= 2]
         reuse = sum(r["reused"] for r in later) / max(1, sum(r["prompt"] for r in later))
         settings = load_settings({"DESKHAND_HOME": tmp})
@@ -186,7 +242,7 @@ def main() -> int:
         f"process boundary per step: median {boundary_ms:.1f} ms, max {1000 * max(boundary):.1f} ms"
     )
     print(model.info().detail)
-    print(f"reuse={reuse:.2f} decode_ratio={ratio:.2f} boundary_ms={boundary_ms:.1f}")
+    print(f"reuse={reuse:.2f} decode_ratio={ratio:.2f} boundary_ms={boundary_ms:.1f}" + tail)
     model.close()
     return 0
 

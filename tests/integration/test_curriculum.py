@@ -14,7 +14,7 @@ from agent import assemble
 from agent.learn import generate, generators, run_sample, split_by_template, write_jsonl
 from agent.learn.registry import make, sample_seed
 from agent.loop import parse_reply
-from agent.prompt import Transcript
+from agent.prompt import COMPACT, FULL, Transcript, style_of_system
 from agent.settings import Settings, load_settings
 
 TEMPLATES = [g.template for g in generators()]
@@ -60,14 +60,15 @@ def test_export_is_exactly_what_the_engine_gave_the_model(
         seen = [{"role": m.role, "content": m.content} for m in ex.messages]
         assert line["messages"] == [*seen, {"role": "assistant", "content": ex.reply}]
         assert (line["template"], line["seed"]) == (sample.template, sample.seed)
-    # The first prompt is the run-time prompt, rebuilt here independently of the teacher.
+    # The first prompt is the run-time prompt of a tuned model (compact), rebuilt here
+    # independently of the teacher.
     ws = tmp_path / "rebuilt"
     ws.mkdir()
     sample.fixture.build(ws)
     registry = assemble.registry(settings, [ws])
     context = "Workspace contents:\n" + assemble.file_tool(settings, [ws]).listing(".")
     first = trajectory.examples[0].messages
-    assert first == tuple(Transcript.start(registry, sample.goal, context).messages)
+    assert first == tuple(Transcript.start(registry, sample.goal, context, COMPACT).messages)
     # Later prompts extend earlier ones: the reply, then the tool's observation.
     for before, after in zip(trajectory.examples, trajectory.examples[1:], strict=False):
         assert after.messages[: len(before.messages)] == before.messages
@@ -89,3 +90,17 @@ def test_held_out_split_keeps_templates_whole() -> None:
     samples = list(generate(2, 0))
     assert {s.template for s in samples if s.template in held} == held
     assert not train & held
+
+
+def test_the_curriculum_shows_the_compact_prompt_unless_asked_for_the_full_one(
+    settings: Settings,
+) -> None:
+    sample = next(s for s in generate(1, 5) if s.template == "files.copy")
+    compact = run_sample(sample, settings)
+    full = run_sample(sample, settings, FULL)
+    assert compact is not None and full is not None
+    assert style_of_system(compact.examples[0].messages[0].content) == COMPACT
+    assert style_of_system(full.examples[0].messages[0].content) == FULL
+    # the same gold, the same replies: only what the model is shown differs
+    assert [e.reply for e in compact.examples] == [e.reply for e in full.examples]
+    assert len(compact.examples[0].messages) < len(full.examples[0].messages)

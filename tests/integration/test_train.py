@@ -24,6 +24,7 @@ from typer.testing import CliRunner  # noqa: E402
 from agent.learn import generate, run_sample, write_jsonl  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from app.cli import cli  # noqa: E402
+from models.adapter_meta import prompt_style  # noqa: E402
 from models.base import Message  # noqa: E402
 from models.llamacpp import LlamaCppModel  # noqa: E402
 
@@ -113,3 +114,24 @@ def test_only_assistant_tokens_have_labels(
     assert list(enc.labels[n:]) == list(enc.input_ids[n:])
     assert tokenizer.decode(list(enc.labels[n:])) == example.reply + "<|im_end|>"
     assert encode(tokenizer, example, max_tokens=n) is None  # too long: dropped, not cut
+
+
+def test_the_adapter_records_the_prompt_its_examples_were_made_with(
+    trained: dict[str, Any],
+) -> None:
+    assert "prompt: compact" in trained["output"]
+    assert prompt_style(trained["adapter"]) == "compact"
+
+
+def test_training_data_of_two_prompt_styles_is_refused(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    full = _records(tmp_path / "home", 1)[0]
+    full["messages"][0]["content"] = "You are deskhand, an agent (the full prompt)."
+    mixed = tmp_path / "mixed.jsonl"
+    lines = [*trained["records"][:2], full]
+    mixed.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    args = ["train", "--data", str(mixed), "-o", str(tmp_path / "x.gguf"), *_FAST]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "mixes prompt styles" in result.output
+    assert not (tmp_path / "x.gguf").exists()
