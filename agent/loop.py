@@ -81,7 +81,8 @@ def run(task: Task, engine: Engine) -> Iterator[Event]:
     """A plain goal's run on an engine built by hand (a tool set of the caller's, as the
     curriculum and the loop's unit tests build one), through the one run lifecycle
     (`agent.taskrun.run_task`); entry points prepare theirs with `agent.prepare`."""
-    from agent.taskrun import TaskRun, run_task  # that module drives `model_steps` below
+    from agent.prepare import TaskRun
+    from agent.taskrun import run_task  # that module drives `model_steps` below
 
     registry = engine.registry if task.tools is None else engine.registry.only(task.tools)
     model = engine.model

@@ -1,7 +1,7 @@
 """One way to prepare a run, for every entry point: ``deskhand run GOAL``, ``deskhand run
 FILE.task.yaml``, the palette (goals and task files), the watched inbox, benchmarks and
 tests all build a `RunRequest` and call `prepare_run`, which returns the one kind of
-prepared run (`agent.taskrun.TaskRun`) that `agent.taskrun.run_task` drives.
+prepared run (`TaskRun`) that `agent.taskrun.run_task` drives.
 
 Why one function: the command line, the palette and the task runner each used to assemble
 a run step by step (roots, rules, model, tools, browser, context) and had drifted apart
@@ -29,10 +29,12 @@ Invariants:
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from agent import assemble
 from agent.approval import AlwaysDeny, Approver
@@ -42,10 +44,74 @@ from agent.preflight import check_steps, refuse_beyond, task_tools
 from agent.settings import Settings
 from agent.task import Limits
 from agent.taskfile import AgentStep, TaskFile
-from agent.taskrun import FALLBACK_MAX_STEPS, StepFailure, TaskRun
 from models.base import ChatModel, ModelError
 from models.router import FallbackPolicy, ModelRouter
 from tools.base import ToolFailure
+from tools.registry import Registry
+
+#: What a run does when a fixed step fails: let the model stand in for it, or stop.
+StepFailure = Literal["agent", "stop"]
+#: Most steps the model gets to stand in for one failed fixed step.
+FALLBACK_MAX_STEPS = 10
+
+
+@dataclass(slots=True)
+class TaskRun:
+    """One run, checked and ready for `agent.taskrun.run_task` (build it with
+    `prepare_run`): a plain goal (`task` None) or a task file."""
+
+    task: TaskFile | None
+    #: The run's goal: the plain goal, or the task's goal or name.
+    goal: str
+    #: Where the task file came from; "" for a plain goal.
+    source: str
+    roots: tuple[Path, ...]
+    registry: Registry
+    rules: tuple[Rule, ...]
+    limits: Limits
+    approver: Approver
+    #: Opens the model on first use; None when no model could be resolved.
+    open_model: Callable[[], ModelRouter] | None
+    #: The model's name, or why there is none (shown when a step needs one).
+    model_name: str
+    #: What the model is shown first when a stretch of model steps starts.
+    context: Callable[[], str]
+    #: False when `open_model` hands out a model the caller keeps open.
+    owns_model: bool = True
+    on_step_failure: StepFailure = "stop"
+    stop: threading.Event = field(default_factory=threading.Event)
+    #: The browser and shell this run was given (its registry holds their actions).
+    tools: RunTools = field(default_factory=RunTools)
+    #: The page the browser opened before the run (journaled with it).
+    start_url: str | None = None
+    #: How many of the user's past runs a plain goal is shown (agent/experience.py).
+    recall: int = 0
+    #: Past runs already chosen to show a plain goal (instead of recalling them).
+    examples: tuple[dict[str, Any], ...] = ()
+
+    def task_json(self) -> str:
+        """What the run was asked, as journaled: the same keys for every kind of run."""
+        task = self.task
+        limits = self.limits
+        return json.dumps(
+            {
+                "task_file": self.source or None,
+                "name": task.name if task else None,
+                "goal": self.goal,
+                "steps": [s.model_dump() for s in task.steps] if task and task.steps else None,
+                "inputs": dict(task.input_values) if task else {},
+                "workspace": [str(p) for p in self.roots],
+                "grants": [[r.capability, r.scope, r.decision] for r in self.rules],
+                "limits": {"max_steps": limits.max_steps, "max_seconds": limits.max_seconds},
+                "on_step_failure": self.on_step_failure,
+                "model": self.model_name,
+                "start_url": self.start_url,
+                "tools": self.registry.names(),
+                # A plain goal's one stretch starts from this; a task's are built as it runs.
+                "context": self.context() if task is None else None,
+            },
+            ensure_ascii=False,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,4 +343,11 @@ def _is_default(settings: Settings, name: str) -> bool:
         return False
 
 
-__all__ = ["RunRequest", "default_max_steps", "prepare_run"]
+__all__ = [
+    "FALLBACK_MAX_STEPS",
+    "RunRequest",
+    "StepFailure",
+    "TaskRun",
+    "default_max_steps",
+    "prepare_run",
+]

@@ -43,16 +43,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from agent import experience, templates
-from agent.approval import Approver
-from agent.assemble import RunTools
 from agent.checks import CheckResult, evaluate_checks
 from agent.element_guard import unexpected_element
 from agent.events import (
@@ -70,60 +66,20 @@ from agent.events import (
 from agent.executor import Executor, ModelTrace, Proposal
 from agent.journal import Journal
 from agent.loop import Segment, model_steps
-from agent.policy import Policy, Rule
+from agent.policy import Policy
+from agent.prepare import FALLBACK_MAX_STEPS, StepFailure, TaskRun
 from agent.prompt import FULL, Transcript, style_of
-from agent.task import Limits
-from agent.taskfile import AgentStep, TaskFile, ToolStep
+from agent.taskfile import AgentStep, ToolStep
 from models.base import ModelError, Usage
 from models.router import ModelRouter
 from tools import placeholders
 from tools.base import ToolResult
 from tools.paths import Workspace
-from tools.registry import Registry
 
 log = logging.getLogger(__name__)
 
-#: What a run does when a fixed step fails: let the model stand in for it, or stop.
-StepFailure = Literal["agent", "stop"]
-#: Most steps the model gets to stand in for one failed fixed step.
-FALLBACK_MAX_STEPS = 10
 #: The journal event naming the page a run started on (``deskhand save`` opens it first).
 START_PAGE_EVENT = "start_page"
-
-
-@dataclass(slots=True)
-class TaskRun:
-    """One run, checked and ready (build it with `agent.prepare.prepare_run`): a plain
-    goal (`task` None) or a task file."""
-
-    task: TaskFile | None
-    #: The run's goal: the plain goal, or the task's goal or name.
-    goal: str
-    #: Where the task file came from; "" for a plain goal.
-    source: str
-    roots: tuple[Path, ...]
-    registry: Registry
-    rules: tuple[Rule, ...]
-    limits: Limits
-    approver: Approver
-    #: Opens the model on first use; None when no model could be resolved.
-    open_model: Callable[[], ModelRouter] | None
-    #: The model's name, or why there is none (shown when a step needs one).
-    model_name: str
-    #: What the model is shown first when a stretch of model steps starts.
-    context: Callable[[], str]
-    #: False when `open_model` hands out a model the caller keeps open.
-    owns_model: bool = True
-    on_step_failure: StepFailure = "stop"
-    stop: threading.Event = field(default_factory=threading.Event)
-    #: The browser and shell this run was given (its registry holds their actions).
-    tools: RunTools = field(default_factory=RunTools)
-    #: The page the browser opened before the run (journaled with it).
-    start_url: str | None = None
-    #: How many of the user's past runs a plain goal is shown (agent/experience.py).
-    recall: int = 0
-    #: Past runs already chosen to show a plain goal (instead of recalling them).
-    examples: tuple[experience.Example, ...] = ()
 
 
 @dataclass(slots=True)
@@ -203,7 +159,7 @@ def _start(plan: TaskRun, progress: _Progress, journal: Journal) -> str:
         goal=plan.goal,
         workspace=str(plan.roots[0]),
         model_id=router.model_id if router is not None else "none",
-        task_json=_task_json(plan),
+        task_json=plan.task_json(),
         prompt_hash=system.template_hash(),
         tools_hash=plan.registry.fingerprint(),
     )
@@ -489,30 +445,6 @@ def _agent(
     )
     progress.last_step = segment.last_step
     return segment
-
-
-def _task_json(plan: TaskRun) -> str:
-    """What the run was asked, as journaled: the same keys for every kind of run."""
-    task = plan.task
-    return json.dumps(
-        {
-            "task_file": plan.source or None,
-            "name": task.name if task else None,
-            "goal": plan.goal,
-            "steps": [s.model_dump() for s in task.steps] if task and task.steps else None,
-            "inputs": dict(task.input_values) if task else {},
-            "workspace": [str(p) for p in plan.roots],
-            "grants": [[r.capability, r.scope, r.decision] for r in plan.rules],
-            "limits": {"max_steps": plan.limits.max_steps, "max_seconds": plan.limits.max_seconds},
-            "on_step_failure": plan.on_step_failure,
-            "model": plan.model_name,
-            "start_url": plan.start_url,
-            "tools": plan.registry.names(),
-            # A plain goal's one stretch starts from this; a task's are built as it runs.
-            "context": plan.context() if task is None else None,
-        },
-        ensure_ascii=False,
-    )
 
 
 def fallback_goal(task_name: str, step: ToolStep, description: str) -> str:

@@ -44,40 +44,50 @@ from app.common import err, fail, set_pairs, settings_or_fail
 out = Console(highlight=False, soft_wrap=True)
 
 
+_Folder = Annotated[Path, typer.Argument(help="The inbox folder.")]
+_Workspace = Annotated[
+    list[Path] | None,
+    typer.Option("--workspace", "-w", help="Folder the tasks may work in (repeatable)."),
+]
+_Status = Annotated[
+    bool, typer.Option("--status", help="Print the queue state of FOLDER and exit.")
+]
+_Once = Annotated[
+    bool, typer.Option("--once", help="Run what is in FOLDER now, then exit (for cron).")
+]
+_Settle = Annotated[
+    float,
+    typer.Option(
+        min=0.0, help="Seconds a file written in place must sit unchanged before it runs."
+    ),
+]
+_Json = Annotated[bool, typer.Option("--json", help="With --status: print JSON.")]
+_Set = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="NAME=VALUE for every task that declares input NAME (others ignore it).",
+    ),
+]
+_Allow = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow",
+        help="CAP[:SCOPE] a dropped task may grant itself beyond files in its workspace "
+        "(repeatable); a task asking for more is refused into failed/.",
+    ),
+]
+
+
 def watch_command(
-    folder: Annotated[Path, typer.Argument(help="The inbox folder.")],
-    workspace: Annotated[
-        list[Path] | None,
-        typer.Option("--workspace", "-w", help="Folder the tasks may work in (repeatable)."),
-    ] = None,
-    status: Annotated[
-        bool, typer.Option("--status", help="Print the queue state of FOLDER and exit.")
-    ] = False,
-    once: Annotated[
-        bool, typer.Option("--once", help="Run what is in FOLDER now, then exit (for cron).")
-    ] = False,
-    settle: Annotated[
-        float,
-        typer.Option(
-            min=0.0, help="Seconds a file written in place must sit unchanged before it runs."
-        ),
-    ] = 1.0,
-    as_json: Annotated[bool, typer.Option("--json", help="With --status: print JSON.")] = False,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="NAME=VALUE for every task that declares input NAME (others ignore it).",
-        ),
-    ] = None,
-    allow: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow",
-            help="CAP[:SCOPE] a dropped task may grant itself beyond files in its workspace "
-            "(repeatable); a task asking for more is refused into failed/.",
-        ),
-    ] = None,
+    folder: _Folder,
+    workspace: _Workspace = None,
+    status: _Status = False,
+    once: _Once = False,
+    settle: _Settle = 1.0,
+    as_json: _Json = False,
+    set_: _Set = None,
+    allow: _Allow = None,
 ) -> None:
     """Run each *.task.yaml that lands in FOLDER once, one at a time, and file it under
     done/ or failed/ with NAME.result.json beside it. Ctrl-C stops after the current task."""
