@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent import assemble
 from agent.approval import AlwaysDeny, Approver
@@ -48,6 +48,9 @@ from models.base import ChatModel, ModelError
 from models.router import FallbackPolicy, ModelRouter
 from tools.base import ToolFailure
 from tools.registry import Registry
+
+if TYPE_CHECKING:  # the GUI tool is imported only when a run asks for it
+    from tools.gui.tool import GuiTool
 
 #: What a run does when a fixed step fails: let the model stand in for it, or stop.
 StepFailure = Literal["agent", "stop"]
@@ -139,8 +142,9 @@ class RunRequest:
     #: Who answers the policy's questions; None: nobody (`AlwaysDeny`).
     approver: Approver | None = None
     max_steps: int | None = None
-    #: Give the run the desktop GUI tool.
-    gui: bool = False
+    #: Give the run the desktop GUI tool: True for this desktop's (``--gui``), or a tool
+    #: the caller built (a display it names, as the curriculum's GUI family does).
+    gui: bool | GuiTool = False
     #: A task file's ``on_step_failure``, overridden.
     on_step_failure: StepFailure | None = None
     #: Open the model while preparing, so that one that cannot load is bad input before
@@ -230,7 +234,9 @@ def _goal_tools(
 ) -> RunTools:
     """A plain goal's tools: the browser with a start page or a browser grant, the shell
     with a shell grant, the GUI tool when asked for (`BadInput` without a desktop)."""
-    gui = assemble.gui_tool(settings, stop) if request.gui else None
+    gui = request.gui if not isinstance(request.gui, bool) else None
+    if request.gui is True:
+        gui = assemble.gui_tool(settings, stop)
     return assemble.run_tools(
         settings,
         roots,
