@@ -52,8 +52,8 @@ _STYLES = (
 
 
 def page(rng: random.Random, title: str, body: str, *, script: str = "") -> str:
-    """A whole page: `body` with (sometimes) a site header, a menu of in-page links and a
-    footer around it, in one of a few styles."""
+    """A whole page: `body` with (sometimes) a site header, a menu of in-page links, a
+    list of related links and a footer around it, in one of a few styles."""
     site = rng.choice(w.SITES)
     header = ""
     if rng.random() < 0.6:
@@ -61,6 +61,13 @@ def page(rng: random.Random, title: str, body: str, *, script: str = "") -> str:
             f'<a href="#{esc(m.lower())}">{esc(m)}</a> ' for m in w.distinct(rng, w.MENU, 3)
         )
         header = f"<header><b>{esc(site)}</b> <nav>{menu}</nav></header>"
+    aside = ""
+    if rng.random() < 0.4:  # more elements to number: the model must find the right one
+        related = "".join(
+            f'<li><a href="#{esc(t.lower().replace(" ", "-"))}">{esc(t)}</a></li>'
+            for t in w.distinct(rng, w.RELATED, rng.randint(2, 5))
+        )
+        aside = f"<aside><p>{esc(rng.choice(('Related', 'See also', 'Popular')))}</p><ul>{related}</ul></aside>"
     heading = rng.choice(("h1", "h2"))
     footer = f"<footer><small>{esc(rng.choice(w.FOOTERS))}</small></footer>"
     footer = footer if rng.random() < 0.5 else ""
@@ -69,7 +76,7 @@ def page(rng: random.Random, title: str, body: str, *, script: str = "") -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
         f"<style>{rng.choice(_STYLES)}</style></head><body>{header}"
-        f"<{heading}>{esc(title)}</{heading}><{tag}>{body}</{tag}>{footer}{js}</body></html>"
+        f"<{heading}>{esc(title)}</{heading}><{tag}>{body}</{tag}>{aside}{footer}{js}</body></html>"
     )
 
 

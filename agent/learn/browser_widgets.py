@@ -9,11 +9,13 @@ gold's second click is numbered from the observation after the first.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from agent.learn import browser_html as h
 from agent.learn import browser_words as w
 from agent.learn.browser import BROWSER, START, click, draft, one_sent, quote, type_into
 from agent.learn.browser_gold import On, Plan
+from agent.learn.browser_site import requests_in
 from agent.learn.phrases import fill
 from agent.learn.sample import Draft, Template, finish
 
@@ -141,8 +143,92 @@ def menu(rng: random.Random) -> Draft:
     return draft(goal, {START: page}, plan, one_sent({"choice": [label]}))
 
 
+MODAL = {
+    "goal": [
+        "{please}{answer}{end}",
+        "The {what} is in the way: {answer}{end}",
+        "{please}deal with the {what} by choosing {label}{end}{distractor}",
+        "In the pop-up, {click} {label}{end}",
+    ],
+}
+#: (what pops up, [(answer in words, button)])
+MODALS = (
+    ("cookie banner", (("accept all cookies", "Accept all"), ("reject the cookies", "Reject all"),
+                       ("keep only the needed cookies", "Necessary only"))),
+    ("newsletter pop-up", (("close the pop-up without signing up", "No thanks"),
+                           ("sign up for the newsletter", "Sign me up"))),
+    ("update notice", (("update now", "Update now"), ("postpone the update", "Remind me later"))),
+    ("survey window", (("skip the survey", "Skip"), ("take the survey", "Start survey"))),
+)  # fmt: skip
+
+
+def modal(rng: random.Random) -> Draft:
+    """An in-page dialog over the page: answer it with the right one of its buttons."""
+    what, answers = rng.choice(MODALS)
+    answer, label = rng.choice(answers)
+    buttons = " ".join(h.submit_button(rng, b, name="answer") for _, b in answers)
+    behind = h.row(rng, [f'<a href="#more">{h.esc(t)}</a>' for t in w.distinct(rng, w.MENU, 2)])
+    title = what.capitalize().replace(" pop-up", "").replace(" window", "")
+    box = (
+        f'<div role="dialog" aria-modal="true" aria-label="{h.esc(title)}" '
+        'style="position:fixed;top:20%;left:20%;background:#fff;border:2px solid #444;'
+        f'padding:1em"><p>{h.esc(title)}</p>{h.form(rng, buttons)}</div>'
+    )
+    page = h.page(rng, rng.choice(w.SITES), behind + box)
+    values = {"what": what, "label": quote(rng, label)}
+    # The answer is phrase text (not a value), so a goal that opens with it is capitalised.
+    goal = fill(rng, "{goal}", {**BROWSER, **MODAL, "answer": [answer]}, values)
+    plan = Plan((
+        click(On("button", label), f"Element {{n}} is the {label} button of the {what}."),
+        finish(f"Chose {label} in the {what}."),
+    ))  # fmt: skip
+    return draft(goal, {START: page}, plan, one_sent({"answer": [label]}))
+
+
+FOCUS = {
+    "goal": [
+        "{please}put the cursor in the {field} field{end}",
+        "{please}click into the {field} box{end}{distractor}",
+        "I want to type my {field} myself: {please}focus that field{end}",
+        "Select the {field} field so I can type there{end}",
+    ],
+}
+
+
+def focus_field(rng: random.Random) -> Draft:
+    """A field given the focus (a click into it) and nothing typed or sent."""
+    specs = rng.sample(w.TEXT_FIELDS, rng.randint(2, 4))
+    label, name, _ = rng.choice(specs)
+    ids = h.Ids()
+    fields = {nm: h.text_field(rng, ids, lab, nm) for lab, nm, _ in specs}
+    # A synchronous request: the site has it before the click returns (no race with the
+    # check, no waiting).
+    script = (
+        "document.querySelectorAll('input').forEach(i => i.addEventListener('focus', () => {"
+        " const x = new XMLHttpRequest();"
+        " x.open('GET', 'focused?field=' + encodeURIComponent(i.name), false); x.send(); }));"
+    )
+    parts = [html for html, _ in fields.values()] + [h.submit_button(rng, rng.choice(w.SUBMIT))]
+    page = h.page(rng, rng.choice(("Your details", "Profile")), h.form(rng, h.row(rng, parts)),
+                  script=script)  # fmt: skip
+    goal = fill(rng, "{goal}", {**BROWSER, **FOCUS}, {"field": label.lower()})
+    plan = Plan((
+        click(On("textbox", fields[name][1]), f"Element {{n}} is the {label} field."),
+        finish(f"The cursor is in the {label} field."),
+    ))  # fmt: skip
+
+    def check(folder: Path, message: str) -> bool:
+        focused = [r.fields for r in requests_in(folder) if r.path == "/focused"]
+        sent_form = any(r.path == "/sent" for r in requests_in(folder))
+        return focused[-1:] == [(("field", name),)] and not sent_form
+
+    return draft(goal, {START: page}, plan, check)
+
+
 TEMPLATES = (
     Template("browser.search", FAMILY, search),
     Template("browser.comment", FAMILY, comment),
     Template("browser.menu", FAMILY, menu),
+    Template("browser.modal", FAMILY, modal),
+    Template("browser.focus_field", FAMILY, focus_field),
 )

@@ -19,6 +19,10 @@ SITES = (
     "Fenwick Council", "Orbit Cloud", "Pebble Post", "Juniper Gym",
 )  # fmt: skip
 MENU = ("Home", "About", "Help", "Contact", "News", "Account", "Blog", "Support", "Shop")
+RELATED = (
+    "Privacy", "Gift cards", "Careers", "Press", "Accessibility", "Store finder",
+    "Delivery info", "Size guide", "Newsletter", "Sitemap", "Student discount", "Returns help",
+)  # fmt: skip
 FOOTERS = (
     "All rights reserved.", "Questions? Write to us.", "Open Monday to Friday.",
     "Terms apply.", "Made with care.", "Last updated this week.",
