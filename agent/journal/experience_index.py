@@ -62,13 +62,13 @@ def m0006_experience(db: sqlite_utils.Database) -> None:
 
 # -- what makes a run usable ------------------------------------------------------------
 
-_JUDGED = """
+_JUDGED = f"""
     (SELECT rating FROM feedback f WHERE f.run_id = r.id AND f.step_idx IS NULL
         AND f.rating IS NOT NULL ORDER BY f.id DESC LIMIT 1) AS rating,
     EXISTS (SELECT 1 FROM feedback f WHERE f.run_id = r.id AND f.step_idx IS NOT NULL
         AND f.rating = -1) AS bad_step,
     (SELECT json_extract(e.detail_json, '$.url') FROM events e
-        WHERE e.run_id = r.id AND e.kind = 'start_page' ORDER BY e.id LIMIT 1) AS start_url,
+        WHERE e.run_id = r.id AND e.kind = '{_START_PAGE}' ORDER BY e.id LIMIT 1) AS start_url,
     o.checks_json AS checks_json
 """
 
