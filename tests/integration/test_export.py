@@ -153,3 +153,14 @@ def test_an_unwritable_output_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.output.strip().startswith("deskhand: cannot write")
     assert "Traceback" not in result.output
+
+
+def test_deskhand_learn_export_is_a_command(tmp_path: Path) -> None:
+    from app.cli import cli
+
+    out = tmp_path / "empty.jsonl"
+    result = CliRunner().invoke(cli, ["learn", "export", "--format", "dpo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 0 dpo record(s)" in result.output and out.read_text() == ""
+    bad = CliRunner().invoke(cli, ["learn", "export", "--format", "xml", "-o", str(out)])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

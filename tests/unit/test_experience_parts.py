@@ -92,3 +92,12 @@ def test_past_runs_are_earlier_turns_after_the_built_in_example() -> None:
     added = shown[len(plain) - 1 : -1]
     assert [m.role for m in added] == ["user", "assistant"]
     assert "Rename draft.txt to final.txt" in added[0].content
+
+
+def test_the_cli_and_the_palette_say_which_past_runs_were_used() -> None:
+    from agent.events import ExperienceUsed
+    from app.timeline import event_lines
+
+    event = ExperienceUsed("r3", ("r1", "r2"), ("Rename a to b", "Rename c to d"))
+    (line,) = event_lines(event)
+    assert line.text == "using 2 past runs: r1 “Rename a to b”, r2 “Rename c to d”"
