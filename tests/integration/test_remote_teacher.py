@@ -14,21 +14,26 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_remote_server import LogWatcher, embedded_gguf, free_port
+from xserver import XServer, xserver_fixture  # noqa: F401
 
 from agent.learn import generate, run_sample, write_jsonl
+from agent.learn.attempt import run_gui_sample
 from agent.learn.remote import Tally, collect, in_decoder_layout
 from agent.learn.sample import Sample
+from agent.learn.trajectory import Trajectory
 from agent.settings import Settings, load_settings
 from models.base import Completion, Message, ModelInfo
 from models.openai_compat import OpenAICompatModel
@@ -57,9 +62,9 @@ def gold_reply(samples: list[Sample], body: dict[str, Any]) -> str:
                       indent=1, ensure_ascii=True)  # fmt: skip
 
 
-@pytest.fixture
-def gold_endpoint() -> Iterator[tuple[str, list[Sample]]]:
-    samples = list(generate(1, SEED, ["files"]))
+@contextmanager
+def serving_gold(samples: list[Sample]) -> Iterator[str]:
+    """An OpenAI-compatible endpoint on loopback answering with the samples' gold."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -82,10 +87,17 @@ def gold_endpoint() -> Iterator[tuple[str, list[Sample]]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", samples
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def gold_endpoint() -> Iterator[tuple[str, list[Sample]]]:
+    samples = list(generate(1, SEED, ["files"]))
+    with serving_gold(samples) as url:
+        yield url, samples
 
 
 def test_kept_runs_are_the_scripted_teachers_examples_and_wrong_ones_are_dropped(
@@ -105,6 +117,41 @@ def test_kept_runs_are_the_scripted_teachers_examples_and_wrong_ones_are_dropped
     scripted = io.StringIO()
     write_jsonl([t for s in kept if (t := run_sample(s, settings)) is not None], scripted)
     assert out.read_text(encoding="utf-8") == scripted.getvalue()
+
+
+def steps_of(trajectory: Trajectory) -> list[list[str]]:
+    """A trajectory's texts, the loopback site's port (new for every run) left out."""
+    port = re.compile(r"127\.0\.0\.1:\d+")
+    return [
+        [
+            port.sub("127.0.0.1:PORT", m.content)
+            for m in (*e.messages, Message("assistant", e.reply))
+        ]
+        for e in trajectory.examples
+    ]
+
+
+def test_browser_and_gui_tasks_are_kept_as_the_scripted_teacher_keeps_them(
+    settings: Settings, xserver: XServer
+) -> None:
+    browser = next(s for s in generate(1, SEED, ["browser"]) if s.template == "browser.login")
+    gui = [s for s in generate(1, SEED, ["gui"]) if s.template != "gui.click_button"]
+    samples = [browser, *gui]
+    with serving_gold(samples) as url:
+        remote = OpenAICompatModel(url, "gold")
+        try:
+            attempts = list(collect(samples, settings, remote, display=xserver.display))
+        finally:
+            remote.close()
+    for done in attempts:
+        kept = done.trajectory()
+        assert kept is not None, done
+        if done.sample.family == "gui":
+            scripted = run_gui_sample(done.sample, settings, xserver.display)
+        else:
+            scripted = run_sample(done.sample, settings)
+        assert scripted is not None
+        assert steps_of(kept) == steps_of(scripted)
 
 
 def test_a_url_is_needed_and_an_absent_endpoint_is_one_line(tmp_path: Path) -> None:
