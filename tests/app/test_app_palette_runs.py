@@ -176,7 +176,7 @@ def test_a_plain_goal_gets_no_browser(qtbot: Any, make_app: Any) -> None:
 def test_a_palette_run_that_started_on_a_page_saves_as_a_task_that_opens_it_first(
     qtbot: Any, make_app: Any, settings: Settings, site: Site, tmp_path: Path
 ) -> None:
-    """The palette prepares its goal runs as the CLI does (agent.goalrun): the start page
+    """The palette prepares its goal runs as the CLI does (agent.prepare): the start page
     is journaled with the run, so `deskhand save` replays from it (it could not before)."""
     from agent.journal import Journal
     from agent.taskfile.from_run import save_run

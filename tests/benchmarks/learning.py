@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +35,13 @@ from pathlib import Path
 from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.events import ExperienceUsed, RunFinished, RunStarted
-from agent.goalrun import GoalRequest, plan_goal
 from agent.learn.registry import generators, make, sample_seed
 from agent.learn.sample import Generator, Sample
 from agent.learn.teacher import Teacher
+from agent.prepare import RunRequest, prepare_run
 from agent.settings import load_settings
+from agent.taskrun import run_task
 from models.base import ChatModel
-from models.router import FallbackPolicy, ModelRouter
 
 
 @dataclass(frozen=True)
@@ -63,15 +62,20 @@ def run_one(
     ws = home / f"ws-{n}"
     ws.mkdir(parents=True)
     sample.fixture.build(ws)
-    request = GoalRequest(sample.goal, [ws], max_steps=max_steps, memory=memory)
-    plan = plan_goal(request, settings, threading.Event())
+    request = RunRequest(
+        goal=sample.goal,
+        workspace=[ws],
+        model=model,
+        approver=AlwaysAllow(),
+        max_steps=max_steps,
+        memory=memory,
+    )
+    plan = prepare_run(request, settings)
     journal = assemble.open_journal(settings)
-    router = ModelRouter(model, None, FallbackPolicy(remote_allowed=False))
-    prepared = plan.prepare(model=router, journal=journal, approver=AlwaysAllow())
     run_id, message, outcome, used = "", "", "error", 0
     started = time.perf_counter()
     try:
-        for event in prepared.events():
+        for event in run_task(plan, journal):
             if isinstance(event, RunStarted):
                 run_id = event.run_id
             elif isinstance(event, ExperienceUsed):
@@ -82,7 +86,6 @@ def run_one(
         if passed and outcome == "success":
             journal.add_feedback(run_id, rating=1)
     finally:
-        prepared.close()
         journal.close()
     return Outcome(passed, outcome == "success", used, time.perf_counter() - started)
 

@@ -1,5 +1,5 @@
 """Experience retrieval against real runs: goal runs prepared as ``deskhand run`` prepares
-them (agent/goalrun.py), through the real engine, file tool and SQLite journal, with a
+them (agent.prepare), through the real engine, file tool and SQLite journal, with a
 scripted model building the history; one test with the real embedded model.
 
 A past run that may teach (rated good) and is like the new goal is shown to the model as
@@ -8,7 +8,6 @@ turn it off; the CLI says which runs were used and the journal keeps it."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,11 @@ from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.events import Event, ExperienceUsed, RunStarted
 from agent.experience import USED_EVENT
-from agent.goalrun import GoalRequest, plan_goal
 from agent.journal import Journal
+from agent.prepare import RunRequest, prepare_run
 from agent.settings import Settings, load_settings
+from agent.taskrun import run_task
 from models.base import ChatModel, Message
-from models.router import FallbackPolicy, ModelRouter
 from models.scripted import ScriptedModel
 
 
@@ -45,16 +44,17 @@ def goal_run(
     memory: bool = True,
 ) -> list[Event]:
     """One goal run as ``deskhand run GOAL -y`` does it; its events."""
-    request = GoalRequest(goal, [ws], ["fs.write", "fs.delete"], memory=memory)
-    plan = plan_goal(request, settings, threading.Event())
-    journal = assemble.open_journal(settings)
-    router = ModelRouter(model, None, FallbackPolicy(remote_allowed=False))
-    prepared = plan.prepare(model=router, journal=journal, approver=AlwaysAllow())
-    try:
-        return list(prepared.events())
-    finally:
-        prepared.close()
-        journal.close()
+    request = RunRequest(
+        goal=goal,
+        workspace=[ws],
+        model=model,
+        grants=["fs.write", "fs.delete"],
+        approver=AlwaysAllow(),
+        memory=memory,
+    )
+    plan = prepare_run(request, settings)
+    with assemble.open_journal(settings) as journal:
+        return list(run_task(plan, journal))
 
 
 def run_id(events: Sequence[Event]) -> str:
