@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.policy import Rule
 
@@ -35,3 +36,5 @@ class Task:
     context: str = ""
     #: Send every step to the remote model (the task asks for it).
     prefer_remote: bool = False
+    #: The user's past runs shown as worked examples (agent/experience.py `recall`).
+    examples: tuple[dict[str, Any], ...] = ()
