@@ -36,7 +36,6 @@ BROWSER = {
         ". Nothing else needs doing.", ". Only that, please.",
     ],
     "click": ["click", "press", "hit", "push"],
-    "q": ["'", '"', "", "\u201c"],
     "then": [", then", " and then", " and", ". Then"],
 }  # fmt: skip
 
