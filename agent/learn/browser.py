@@ -112,7 +112,7 @@ FOLLOW_LINK = {
         "{please}go to the {label} page{end}",
         "Take me to {label}{end}",
         "{please}{click} the {label} link{end}{distractor}",
-        "Which page has {label}? {please}open it{end}",
+        "Which page has {label}? Open it, please{end}",
     ],
 }
 TOPICS = (
@@ -278,7 +278,7 @@ CHECKBOXES = {
     "goal": [
         "{please}tick {items}{then} {send}{end}{distractor}",
         "Check the boxes for {items}, then {send}{end}",
-        "I want {items}. {please}tick them and {send}{end}",
+        "I want {items}. Tick them and {send}{end}",
         "{please}make sure {items} {are} checked and nothing else{then} {send}{end}",
     ],
     "send": ["submit", "save", "press {button}", "click {button}"],
@@ -323,7 +323,7 @@ RADIO = {
         "{please}pick the {option} option{then} {send}{end}{distractor}",
         "Set {field} to {option} and {send}{end}",
         "For {field}, select {option}, then {send}{end}",
-        "I prefer {option}. {please}mark it and {send}{end}",
+        "I prefer {option}. Mark it and {send}{end}",
     ],
     "send": ["submit", "save", "continue", "send it"],
 }

@@ -269,7 +269,7 @@ TWO_PAGES = {
         "{please}choose {plan} as the {field}, then give the name {name} and confirm{end}",
         "Choose {plan}, go on to the next page, enter {name} as the name and confirm{end}",
         "{please}pick {field} {plan} for {name} and confirm{end}{distractor}",
-        "{field}: {plan}. Name: {name}. {please}go through both steps and confirm{end}",
+        "Two steps: {field} {plan}, then the name {name}. Confirm at the end{end}",
         "Select {plan} on the first page and {name} on the second{end}",
     ],
 }

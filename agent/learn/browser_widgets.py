@@ -86,7 +86,8 @@ def comment(rng: random.Random) -> Draft:
     page = h.page(
         rng, rng.choice(("Discussion", "Comments", "Ticket 3921")), thread + h.form(rng, inner)
     )
-    goal = fill(rng, "{goal}", {**BROWSER, **COMMENT}, {"text": quote(rng, text)})
+    mark = '"' if "'" in text else rng.choice(('"', "'"))  # a sentence is always quoted
+    goal = fill(rng, "{goal}", {**BROWSER, **COMMENT}, {"text": f"{mark}{text}{mark}"})
     plan = Plan((
         type_into(On("textbox", label), text, "Element {n} is the comment box."),
         click(On("button", button), f"Element {{n}} is the {button} button."),

@@ -63,6 +63,8 @@ def test_goals_vary_and_never_take_a_miniwob_shape(template: str) -> None:
     assert len(goals) >= 30
     for goal in goals:
         assert not any(re.fullmatch(s, goal, re.IGNORECASE) for s in MINIWOB_SHAPES), goal
+        # Written as a person writes: a capital first, and after every full stop.
+        assert not goal[0].islower() and not re.search(r"[.?!] [a-z]", goal), goal
 
 
 def test_a_click_on_the_look_alike_is_not_kept(settings: Settings) -> None:
