@@ -1,5 +1,6 @@
 """The GUI family: windows the generator opens on an X display (Xvfb), and tasks on them:
-click a button, type into a field, press a key or shortcut, focus one window of several.
+click a button, type into a field, press a key or shortcut, focus one window of several,
+and refuse a goal the window cannot meet (a button it does not have).
 
 A GUI sample is a `GuiSample`: a `Sample` that also names its windows (specs that
 `agent.learn.gui_app` draws). Its gold is a `Reach`: fixed steps and `Aim`s, actions on
@@ -308,6 +309,38 @@ def focus_window(rng: random.Random, seed: int) -> GuiSample:
     return sample("gui.focus_window", seed, goal, windows, gold, gui_check(test))
 
 
+MISSING = {
+    "goal": [
+        "{please}{click} the {label} button {in}{end}",
+        "{in}, {please}{click} {label}{end}{distractor}",
+        "Find {label} {in} and {click} it{end}",
+    ],
+}
+
+
+def refuse_missing(rng: random.Random, seed: int) -> GuiSample:
+    """The goal names a button the window does not have: look, then say so."""
+    (title, app), (other, other_app) = titles(rng, 2)
+    group = rng.choice(BUTTONS)
+    labels = w.distinct(rng, group, 3)
+    words = {part for label in labels for part in label.lower().split()}
+    absent = rng.choice([
+        b for g in BUTTONS if g is not group for b in g if not set(b.lower().split()) & words
+    ])  # fmt: skip
+    windows = [window(title, app, 0, buttons=labels), window(other, other_app, 1, lines=[other])]
+    goal = fill(rng, "{goal}", {**GUI, **MISSING}, {"label": absent, "title": title})
+    message = rng.choice((
+        f"There is no {absent} button in {title}, so I did not click anything.",
+        f"I cannot do that: {title} has no {absent} button.",
+    ))  # fmt: skip
+    gold = Reach((observe(title), finish(message, f"{title} shows no {absent}; I cannot do it.")))
+
+    def test(states: dict[str, dict[str, Any]], said: str) -> bool:
+        return quiet(states) and absent in said and ("no " in said or "not" in said)
+
+    return sample("gui.refuse_missing", seed, goal, windows, gold, gui_check(test))
+
+
 @dataclass(frozen=True, slots=True)
 class GuiTemplate:
     """A `Generator` of GUI samples (they carry windows, so they are built whole)."""
@@ -325,4 +358,5 @@ TEMPLATES = (
     GuiTemplate("gui.type_field", FAMILY, type_field),
     GuiTemplate("gui.press_key", FAMILY, press_key),
     GuiTemplate("gui.focus_window", FAMILY, focus_window),
+    GuiTemplate("gui.refuse_missing", FAMILY, refuse_missing),
 )

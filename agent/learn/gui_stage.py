@@ -9,6 +9,8 @@ that file is the GUI family's end state, which a sample's check reads (`states_i
 
 Invariants:
 - Every wait is on a line the app prints, with a deadline; never a sleep.
+- The windows are opened one after the other, so the desktop lists them in the specs'
+  order and a sample shows the same screen every time it is staged.
 - The windows are closed however the block ends.
 - Keyboard focus starts on an explicit window (not "whatever is under the pointer"),
   so a key pressed before any focus action lands in a known place.
@@ -107,11 +109,10 @@ def windows_open(
     """`specs` open on `display`; the first has the keyboard focus when this yields."""
     with ExitStack() as stack:
         windows: list[AppWindow] = []
-        for spec in specs:
+        for spec in specs:  # one after the other: the window list's order is the specs'
             window = AppWindow(display, spec)
             stack.callback(window.close)
             windows.append(window)
-        for window in windows:
             window.expect("ready", START_DEADLINE_S)
         if windows:
             first = next(

@@ -47,9 +47,10 @@ def test_each_gui_template_passes_its_own_check(
     assert trajectory.examples[-1].reply.startswith('{"tool": "finish"')
 
 
-def test_the_family_covers_click_type_key_and_focus() -> None:
+def test_the_family_covers_click_type_key_focus_and_refusal() -> None:
     assert set(TEMPLATES) == {
         "gui.click_button", "gui.type_field", "gui.press_key", "gui.focus_window",
+        "gui.refuse_missing",
     }  # fmt: skip
     assert not {t for t in (g.template for g in generators()) if t.startswith("gui.")}
 
