@@ -163,6 +163,13 @@ def test_a_url_is_needed_and_an_absent_endpoint_is_one_line(tmp_path: Path) -> N
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and not out.exists(), proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "cannot be used" in proc.stderr
+    for extra, said in (
+        (["--family", "gui"], "the gui family needs --display"),
+        (["--template", "files.nope"], "unknown template(s) for --family files: files.nope"),
+    ):
+        proc = subprocess.run([*argv, *extra], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.startswith(f"deskhand: {said}"), proc.stderr
+        assert proc.stderr.count("\n") == 1
 
 
 @pytest.fixture(scope="module")
