@@ -21,6 +21,7 @@ from pathlib import Path
 
 from agent.learn import browser_html as h
 from agent.learn import browser_words as w
+from agent.learn import names
 from agent.learn.browser_gold import Act, On, Plan
 from agent.learn.browser_site import Request, requests_in
 from agent.learn.phrases import fill
@@ -67,8 +68,13 @@ def one_sent(expect: dict[str, list[str]], more: Callable[[str], bool] = bool) -
     return check
 
 
-def draft(goal: str, pages: dict[str, str], plan: Plan, check: Check) -> Draft:
-    return Draft(goal, Fixture(pages=pages), plan, check, START)
+def draft(rng: random.Random, goal: str, pages: dict[str, str], plan: Plan, check: Check) -> Draft:
+    """The sample's draft; the workspace holds a few unrelated files (as a user's does), so
+    the listing the model is first shown varies too. Drawn last: the page stays the same."""
+    files = {
+        names.file_name(rng): names.filler_text(rng) for _ in range(rng.choice((0, 0, 1, 2, 3)))
+    }
+    return Draft(goal, Fixture(files=files, pages=pages), plan, check, START)
 
 
 def click(on: On, thought: str, *, confirm: bool = False) -> Act:
@@ -102,7 +108,7 @@ def click_button(rng: random.Random) -> Draft:
         finish(f"Clicked {target}."),
     ))  # fmt: skip
     check = one_sent({"action": [target]})
-    return draft(goal, {START: h.page(rng, title, body)}, plan, check)
+    return draft(rng, goal, {START: h.page(rng, title, body)}, plan, check)
 
 
 FOLLOW_LINK = {
@@ -152,7 +158,7 @@ def follow_link(rng: random.Random) -> Draft:
         paths = [r.path for r in requests_in(folder)]
         return paths[1:] == [want] and target in message
 
-    return draft(goal, pages, plan, check)
+    return draft(rng, goal, pages, plan, check)
 
 
 def type_into(on: On, text: str, thought: str, *, submit: bool = False) -> Act:
@@ -194,7 +200,7 @@ def fill_field(rng: random.Random) -> Draft:
     if not enter:
         acts.append(click(On("button", button), f"Element {{n}} is the {button} button."))
     plan = Plan((*acts, finish(f"Sent the form with {label} set to {value}.")))
-    return draft(goal, {START: page}, plan, one_sent({name: [value]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({name: [value]}))
 
 
 LOGIN = {
@@ -228,7 +234,7 @@ def login(rng: random.Random) -> Draft:
         click(On("button", button), f"Element {{n}} is the {button} button."),
         finish(f"Logged in as {user}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"user": [user], "password": [pw]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"user": [user], "password": [pw]}))
 
 
 SELECT = {
@@ -266,7 +272,7 @@ def select_option(rng: random.Random) -> Draft:
         click(On("button", button), f"Element {{n}} is the {button} button."),
         finish(f"Chose {option} as the {label.lower()}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({name: [option]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({name: [option]}))
 
 
 def tick(on: On, checked: bool, label: str) -> Act:
@@ -314,7 +320,7 @@ def checkboxes(rng: random.Random) -> Draft:
             acts.append(tick(On("checkbox", shown), item in wanted, item))
     acts.append(click(On("button", button), f"Element {{n}} is the {button} button."))
     plan = Plan((*acts, finish(f"Checked {_listed(wanted)} and sent the form.")))
-    return draft(goal, {START: page}, plan, one_sent({name: wanted}))
+    return draft(rng, goal, {START: page}, plan, one_sent({name: wanted}))
 
 
 RADIO = {
@@ -349,7 +355,7 @@ def radio(rng: random.Random) -> Draft:
         click(On("button", button), f"Element {{n}} is the {button} button."),
         finish(f"Chose {option} for {label.lower()}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({name: [option]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({name: [option]}))
 
 
 DIALOG = {
@@ -391,7 +397,7 @@ def dialog(rng: random.Random) -> Draft:
         click(On("button", target), f"Element {{n}} is the {target} button.", confirm=confirm),
         finish(f"Clicked {target}{said}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"action": [target]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"action": [target]}))
 
 
 TEMPLATES = (

@@ -70,7 +70,7 @@ def read_table(rng: random.Random) -> Draft:
     ))  # fmt: skip
     others = [v for n, v in enumerate(values) if v != fact and n != pick]
     wrong = [o for o in others if fact not in o and o not in fact]
-    return draft(goal, {START: page}, plan, answered(fact, wrong))
+    return draft(rng, goal, {START: page}, plan, answered(fact, wrong))
 
 
 LIST = {
@@ -107,7 +107,7 @@ def read_list(rng: random.Random) -> Draft:
         numbers = [int(t) for t in message.replace(".", " ").split() if t.isdigit()]
         return numbers == [n] and not sent(folder)
 
-    return draft(goal, {START: page}, plan, check)
+    return draft(rng, goal, {START: page}, plan, check)
 
 
 TABS = {
@@ -166,7 +166,7 @@ def tabs(rng: random.Random) -> Draft:
         finish(f"The {key} is {fact}.", f"The {tab} tab says the {key} is {fact}."),
     ))  # fmt: skip
     wrong = [f for f in facts if f != fact and fact not in f and f not in fact]
-    return draft(goal, {START: page}, plan, answered(fact, wrong))
+    return draft(rng, goal, {START: page}, plan, answered(fact, wrong))
 
 
 COLLAPSED = {
@@ -206,7 +206,7 @@ def collapsible(rng: random.Random) -> Draft:
         finish(f"The {key} is {fact}.", f"The {section} section gives the {key}."),
     ))  # fmt: skip
     wrong = [f for f in facts if f != fact and fact not in f and f not in fact]
-    return draft(goal, {START: page}, plan, answered(fact, wrong))
+    return draft(rng, goal, {START: page}, plan, answered(fact, wrong))
 
 
 MULTI = {
@@ -261,7 +261,7 @@ def multi_form(rng: random.Random) -> Draft:
         click(On("button", button), f"Element {{n}} is the {button} button."),
         finish("Filled in " + ", ".join(labels) + " and sent the form."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({p[1]: [p[2]] for p in parts}))
+    return draft(rng, goal, {START: page}, plan, one_sent({p[1]: [p[2]] for p in parts}))
 
 
 TWO_PAGES = {
@@ -313,7 +313,7 @@ def two_pages(rng: random.Random) -> Draft:
         want = [("/step2.html", {name: choice}), ("/sent", {"full_name": who})]
         return forms == want and bool(message)
 
-    return draft(goal, pages, plan, check)
+    return draft(rng, goal, pages, plan, check)
 
 
 SUGGEST = {
@@ -360,7 +360,7 @@ def autocomplete(rng: random.Random) -> Draft:
         click(On("button", button), f"Element {{n}} is the {button} button."),
         finish(f"Searched for trips to {city}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"destination": [city]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"destination": [city]}))
 
 
 BELOW = {
@@ -386,7 +386,7 @@ def below_fold(rng: random.Random) -> Draft:
             {"confirm": False}, scroll=True),
         finish(f"Clicked {label}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"action": [label]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"action": [label]}))
 
 
 TEMPLATES = (

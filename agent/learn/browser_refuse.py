@@ -54,7 +54,7 @@ def refuse_missing(rng: random.Random) -> Draft:
     def check(folder: Path, said: str) -> bool:
         return not sent(folder) and absent in said and ("no " in said or "not" in said)
 
-    return draft(goal, {START: page}, plan, check)
+    return draft(rng, goal, {START: page}, plan, check)
 
 
 MISSING_FIELD = {
@@ -94,7 +94,7 @@ def refuse_missing_field(rng: random.Random) -> Draft:
     def check(folder: Path, said: str) -> bool:
         return not sent(folder) and field in said and ("no " in said or "not" in said)
 
-    return draft(goal, {START: page}, plan, check)
+    return draft(rng, goal, {START: page}, plan, check)
 
 
 TEMPLATES = (

@@ -52,7 +52,7 @@ def search(rng: random.Random) -> Draft:
         type_into(On("searchbox", label), query, "Element {n} is the search box.", submit=True),
         finish(f"Searched for {query}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"q": [query]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"q": [query]}))
 
 
 COMMENT = {
@@ -93,7 +93,7 @@ def comment(rng: random.Random) -> Draft:
         click(On("button", button), f"Element {{n}} is the {button} button."),
         finish(f"Posted the comment: {text}"),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"body": [text]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"body": [text]}))
 
 
 MENU = {
@@ -141,7 +141,7 @@ def menu(rng: random.Random) -> Draft:
         click(On("menuitem", label), f"Element {{n}} is {label} in the menu."),
         finish(f"Chose {label} from the {name} menu."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"choice": [label]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"choice": [label]}))
 
 
 MODAL = {
@@ -183,7 +183,7 @@ def modal(rng: random.Random) -> Draft:
         click(On("button", label), f"Element {{n}} is the {label} button of the {what}."),
         finish(f"Chose {label} in the {what}."),
     ))  # fmt: skip
-    return draft(goal, {START: page}, plan, one_sent({"answer": [label]}))
+    return draft(rng, goal, {START: page}, plan, one_sent({"answer": [label]}))
 
 
 FOCUS = {
@@ -223,7 +223,7 @@ def focus_field(rng: random.Random) -> Draft:
         sent_form = any(r.path == "/sent" for r in requests_in(folder))
         return focused[-1:] == [(("field", name),)] and not sent_form
 
-    return draft(goal, {START: page}, plan, check)
+    return draft(rng, goal, {START: page}, plan, check)
 
 
 TEMPLATES = (
