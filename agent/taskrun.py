@@ -24,6 +24,8 @@ Invariants:
   then; a run of fixed steps never loads one. The run closes what it opened (not a model
   the caller keeps), and a model that cannot open is the run's error.
 - A denied fixed step never falls back to the model: the model would be refused the same.
+  One that failed because the user stopped the run (the shell command killed) ends the
+  run as stopped, not failed.
 - The outcome, the check results and how many steps were replayed (fixed) and how many
   the model chose are journaled also when the consumer stops iterating early.
   `RunFinished` is always the last event; `ChecksFinished` comes just before it.
@@ -317,6 +319,8 @@ def _tool_step(
         progress.outputs[item.save_as] = result.output
     if result.finish:
         return _End("success", result.output)
+    if not result.ok and plan.stop.is_set():  # cut short because the user stopped the run
+        return _End("stopped", "stopped by the user")
     if not result.ok:
         return (yield from _recover(plan, progress, executor, journal, item, n, result))
     return None
