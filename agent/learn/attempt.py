@@ -137,8 +137,16 @@ def _gui_stage(
     tool = GuiTool(
         desktop, secrets=lambda _name: None, stop=stop, screenshots=settings.data_dir / "shots"
     )
-    with windows_open(display, sample.windows, desktop) as windows:
-        yield Stage(ws, lambda: saved(windows, tmp / "windows"), None, tool, stop)
+    try:
+        with windows_open(display, sample.windows, desktop) as windows:
+            yield Stage(ws, lambda: saved(windows, tmp / "windows"), None, tool, stop)
+    finally:
+        # The real drivers each hold an X connection: closed with the sample, so a long
+        # collection never runs out of the server's clients (Xvfb allows 256).
+        for part in (desktop.screen, desktop.windows):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()
 
 
 def _events(
