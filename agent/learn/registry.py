@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterator
 from agent.learn import (
     browser,
     browser_forms,
+    browser_nav,
     browser_refuse,
     browser_widgets,
     files,
@@ -32,6 +33,7 @@ FAMILIES: dict[str, tuple[Generator, ...]] = {
         *browser_refuse.TEMPLATES,
         *browser_forms.TEMPLATES,
         *browser_widgets.TEMPLATES,
+        *browser_nav.TEMPLATES,
     ),
     "gui": gui.TEMPLATES,
 }
