@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.journal import Journal
+from agent.learn_gate import current_adapter
 from agent.policy import BadGrant, Ceiling, OwnFiles, Rule, parse_grant, ranked
 from agent.settings import RemoteModel, Settings, desktop_session, x_display
 from models.base import ChatModel, ModelUnavailable
@@ -57,6 +58,7 @@ def local_options(settings: Settings) -> LocalOptions:
         cpu_repack=m.cpu_repack,
         adapter=m.adapter,
         use_adapter=m.use_adapter,
+        personal=current_adapter(settings.data_dir),  # `deskhand learn`'s accepted one
     )
 
 

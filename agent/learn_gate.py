@@ -5,12 +5,18 @@ versioned under the data folder and a rollback is one call.
     store = AdapterStore(settings.data_dir / "adapters")
     verdict = gate(store, new_adapter_file, evaluate)   # evaluate(adapter | None) -> scores
 
-`evaluate` is injected: it scores an adapter (None: the bare model) per family, as a
-success rate in [0, 1], on the user's own saved task files and a held-out slice of their
-recent successful runs (``deskhand learn``; not built yet). The gate only compares.
+`evaluate` is injected: it scores an adapter (None: what runs by default without a
+personal adapter, the shipped one) per family, as a success rate in [0, 1], on the user's
+own saved task files and a held-out slice of their recent successful runs
+(agent/learn/replay_eval.py, ``deskhand learn``). The gate only compares.
+
+The store's current adapter is the embedded model's default (`current_adapter`, read by
+`agent.assemble.local_options`) unless the settings name one; ``--adapter NAME`` picks
+one for a run (`resolve_adapter`).
 
 Invariants:
-- A candidate is copied into the store and kept with its scores whatever the verdict,
+- A candidate is copied into the store as ``STEM-vN.gguf`` (N counts the store's
+  versions) beside ``STEM-vN.json`` (scores, verdict, provenance), and kept whatever the verdict,
   so `deskhand models adapters` can show why it was refused; only an accepted one
   becomes current.
 - The index (``adapters.json``) is replaced whole by an atomic write: a crash leaves the
@@ -29,12 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.adapter_meta import ADAPTERS_DIR, shipped_adapter
 from tools.atomic_write import write_atomic
 
 Scores = Mapping[str, float]
 Evaluate = Callable[[Path | None], Scores]
 
 INDEX = "adapters.json"
+#: The name ``--adapter`` takes for the shipped adapter (models/adapters/).
+SHIPPED = "shipped"
 
 
 class GateError(Exception):
@@ -115,13 +124,31 @@ class AdapterStore:
 
     # -- writes -------------------------------------------------------------------------
 
-    def add(self, adapter: Path, scores: Scores, *, accepted: bool, reason: str) -> str:
+    def add(
+        self,
+        adapter: Path,
+        scores: Scores,
+        *,
+        accepted: bool,
+        reason: str,
+        baseline: Scores | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> str:
         """Copy `adapter` in as a new version with its scores; its version name."""
         data = self._read()
-        name = f"{len(data['versions']) + 1:04d}-{adapter.stem}.gguf"
+        stem = adapter.stem.rsplit("-v", 1)[0] if "-v" in adapter.stem else adapter.stem
+        name = f"{stem}-v{len(data['versions']) + 1}.gguf"
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(adapter, self.root / name)
-        data["versions"][name] = {"scores": dict(scores), "accepted": accepted, "reason": reason}
+        entry = {
+            "scores": dict(scores),
+            "baseline": dict(baseline or {}),
+            "accepted": accepted,
+            "reason": reason,
+            "provenance": dict(provenance or {}),
+        }
+        write_atomic((self.root / name).with_suffix(".json"), json.dumps(entry, indent=2) + "\n")
+        data["versions"][name] = entry
         self._write(data)
         return name
 
@@ -143,16 +170,65 @@ class AdapterStore:
         return str(data["history"][-1]) if data["history"] else None
 
 
-def gate(store: AdapterStore, candidate: Path, evaluate: Evaluate) -> Verdict:
-    """Score `candidate` against the current adapter (or the bare model) with `evaluate`;
-    store it either way and make it current only if `judge` accepts it."""
+def gate(
+    store: AdapterStore,
+    candidate: Path,
+    evaluate: Evaluate,
+    provenance: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """Score `candidate` against the current adapter (or the default without one) with
+    `evaluate`; store it either way and make it current only if `judge` accepts it."""
     if not candidate.is_file():
         raise GateError(f"no adapter file {candidate}")
     current = store.current()
     baseline = evaluate(store.path(current) if current is not None else None)
     scores = evaluate(candidate)
     accepted, reason = judge(baseline, scores)
-    name = store.add(candidate, scores, accepted=accepted, reason=reason)
+    name = store.add(
+        candidate,
+        scores,
+        accepted=accepted,
+        reason=reason,
+        baseline=baseline,
+        provenance=provenance,
+    )
     if accepted:
         store.promote(name)
     return Verdict(accepted, reason, name, dict(scores), dict(baseline))
+
+
+# -- the personal adapter as the default ----------------------------------------------------
+
+
+def personal_store(data_dir: Path) -> AdapterStore:
+    """The user's adapters: ``data_dir/adapters``."""
+    return AdapterStore(Path(data_dir) / "adapters")
+
+
+def current_adapter(data_dir: Path) -> Path | None:
+    """The accepted personal adapter runs use by default; None when there is none (or
+    the store cannot be read: a broken index never stops a run, it falls back)."""
+    store = personal_store(data_dir)
+    try:
+        name = store.current()
+        return store.path(name) if name is not None else None
+    except GateError:
+        return None
+
+
+def resolve_adapter(data_dir: Path, name: str) -> Path:
+    """The adapter file ``--adapter NAME`` means: ``shipped`` or a shipped file's name
+    (models/adapters/), else a personal version (``STEM-vN.gguf``, ``.gguf`` optional)."""
+    if name == SHIPPED:
+        found = shipped_adapter()
+        if found is None:
+            raise GateError("no shipped adapter is installed")
+        return found
+    file = name if name.endswith(".gguf") else name + ".gguf"
+    if (ADAPTERS_DIR / file).is_file() and "/" not in file:
+        return ADAPTERS_DIR / file
+    store = personal_store(data_dir)
+    path = store.path(file)
+    if not path.is_file():
+        raise GateError(f"adapter file {path} is missing")
+    return path

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from agent import assemble
 from agent.approval import AlwaysDeny, Approver
 from agent.assemble import BadInput, RunTools
+from agent.learn_gate import GateError, resolve_adapter
 from agent.policy import Rule
 from agent.preflight import check_steps, refuse_beyond, task_tools
 from agent.settings import Settings
@@ -155,6 +156,9 @@ class RunRequest:
     #: For a task file nobody watches (the inbox): what its permissions may grant beyond
     #: files in the workspace (`agent.preflight.refuse_beyond`).
     unattended_allow: Sequence[Rule] | None = None
+    #: An adapter for this run's local model (``--adapter NAME``: ``shipped`` or a
+    #: personal version, `agent.learn_gate.resolve_adapter`); None: the default.
+    adapter: str | None = None
 
 
 def prepare_run(
@@ -168,6 +172,7 @@ def prepare_run(
     elif goal is None or task is not None:
         raise ValueError("a run request names a goal or a task file, not both or neither")
     stop = stop if stop is not None else threading.Event()
+    settings = _with_adapter(settings, request.adapter)
     roots = assemble.workspace_roots(settings, request.workspace)
     rules = _rules(request, settings, roots)
     if task is not None:
@@ -205,6 +210,18 @@ def prepare_run(
         start_url=request.start_url,
         recall=_recall(request, settings),
     )
+
+
+def _with_adapter(settings: Settings, name: str | None) -> Settings:
+    """`settings` with the adapter ``--adapter NAME`` names (`BadInput` when none is)."""
+    if name is None:
+        return settings
+    try:
+        path = resolve_adapter(settings.data_dir, name)
+    except GateError as exc:
+        raise BadInput(str(exc)) from exc
+    model = settings.model.model_copy(update={"adapter": path, "use_adapter": True})
+    return settings.model_copy(update={"model": model})
 
 
 def _recall(request: RunRequest, settings: Settings) -> int:

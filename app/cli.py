@@ -113,6 +113,13 @@ _NoAdapter = Annotated[
         help="Run local models bare, without deskhand's adapter (see model.use_adapter).",
     ),
 ]
+_Adapter = Annotated[
+    str | None,
+    typer.Option(
+        "--adapter",
+        help="The local model's adapter for this run: 'shipped' or a personal NAME (deskhand models adapters).",
+    ),
+]
 _OnStepFailure = Annotated[
     str | None,
     typer.Option(
@@ -138,6 +145,7 @@ def run_command(
     memory: _Memory = True,
     on_step_failure: _OnStepFailure = None,
     no_adapter: _NoAdapter = False,
+    adapter: _Adapter = None,
 ) -> None:
     """Plan and carry out GOAL with the model, asking before each effect the policy does not allow.
 
@@ -152,6 +160,7 @@ def run_command(
         grants=allow or [],
         approver=_approver(yes, as_json),
         max_steps=max_steps,
+        adapter=adapter,
     )
     if _is_task_file(goal):
         if start_url is not None or gui:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -40,6 +41,7 @@ from agent import assemble
 from agent.experience import reply_text
 from agent.journal import BrokenTrajectory, Journal, ModelStep, Trajectory
 from agent.journal import experience_index as index
+from agent.learn.replay_eval import family_of
 from app.common import fail, settings_or_fail
 from models.base import Message
 from tools.atomic_write import write_atomic
@@ -51,13 +53,35 @@ Record = dict[str, Any]
 Chat = list[dict[str, Any]]
 
 learn_app = typer.Typer(
-    help="Learn from your own runs: export them as training data.", no_args_is_help=True
+    help="Learn from your own runs: a personal adapter, gated; export as training data.",
+    invoke_without_command=True,
 )
 
 
 @learn_app.callback()
-def learn() -> None:
-    """Learn from your own runs: export them as training data."""
+def learn(
+    ctx: typer.Context,
+    steps: Annotated[int, typer.Option(help="Optimizer steps of the training.")] = 8,
+    max_examples: Annotated[int, typer.Option(help="Most training examples used.")] = 256,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the data and the evaluation; train nothing.")
+    ] = False,
+) -> None:
+    """Train a personal adapter on your runs; it becomes the default only if the gate
+    finds it no worse on every family of your tasks and better on one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from app.learn_command import learn_now
+
+    learn_now(steps=steps, max_examples=max_examples, dry_run=dry_run)
+
+
+@learn_app.command("rollback")
+def rollback_command() -> None:
+    """Make the previous adapter the default again (nothing is deleted)."""
+    from app.learn_command import rollback_now
+
+    rollback_now()
 
 
 class Format(str, Enum):
@@ -74,13 +98,19 @@ def export_command(
     with_screenshots: Annotated[
         bool, typer.Option("--with-screenshots", help="Put step screenshots in (as data URLs).")
     ] = False,
+    templates: Annotated[
+        bool,
+        typer.Option("--templates", help="sft: add a 'template' key (deskhand train --held-out)."),
+    ] = False,
 ) -> None:
     """Write your good runs, corrections and preferences as fine-tuning JSONL."""
     settings = settings_or_fail()
     journal = assemble.open_journal(settings)
     try:
         if format_ is Format.sft:
-            records = list(sft_records(journal, with_screenshots=with_screenshots))
+            records = list(
+                sft_records(journal, with_screenshots=with_screenshots, templates=templates)
+            )
         else:
             records = list(dpo_records(journal))
     finally:
@@ -96,22 +126,49 @@ def export_command(
 # -- SFT ------------------------------------------------------------------------------
 
 
-def sft_records(journal: Journal, *, with_screenshots: bool = False) -> Iterator[Record]:
-    """Chat records: each good action of each run that may teach, then each correction."""
+def sft_records(
+    journal: Journal, *, with_screenshots: bool = False, templates: bool = False
+) -> Iterator[Record]:
+    """Chat records: each good action of each run that may teach, then each correction.
+    With `templates` each carries a ``template`` (`template_of`) that ``deskhand train``
+    holds out by; without, the records are OpenAI's chat format and nothing else."""
+    for _, record in sft_by_run(journal, with_screenshots=with_screenshots):
+        if not templates:
+            record.pop("template")
+        yield record
+
+
+def sft_by_run(journal: Journal, *, with_screenshots: bool = False) -> Iterator[tuple[str, Record]]:
+    """`sft_records` with the id of the run each record comes from."""
     for run in index.judged_runs(journal):
         if not index.usable(run):
             continue
         trajectory = _trajectory(journal, run["id"])
         steps = {s["idx"]: s for s in journal.steps(run["id"])}
         shots = _screenshots(steps.values()) if with_screenshots else {}
+        template = template_of(run)
         for position, call in enumerate(trajectory.steps):
             step = steps.get(call.step)
             if step is None or not step["ok"]:
                 continue  # an action that failed teaches the failure
             messages = _chat(call.messages, trajectory.steps[:position], shots)
-            yield {"messages": [*messages, _assistant(call.reply)]}
+            yield run["id"], {"messages": [*messages, _assistant(call.reply)], "template": template}
+    runs = {r["id"]: r for r in index.judged_runs(journal)}
     for correction, call in _corrected(journal):
-        yield {"messages": [*_chat(call.messages), _assistant(_corrected_reply(correction))]}
+        reply = _assistant(_corrected_reply(correction))
+        run = runs.get(correction["run_id"], {})
+        record = {"messages": [*_chat(call.messages), reply], "template": template_of(run)}
+        yield correction["run_id"], record
+
+
+def template_of(run: Mapping[str, Any]) -> str:
+    """A run's template key for held-out splits: ``user.FAMILY.VERB`` (the goal's first
+    word): runs of one kind of task share it, whatever their names and numbers."""
+    task = json.loads(run.get("task_json") or "{}")
+    grants = [g[0] for g in task.get("grants") or [] if isinstance(g, list) and g]
+    family = family_of(grants, run.get("start_url"))
+    words = re.findall(r"[a-z]+", str(run.get("goal") or "").lower())
+    return f"user.{family}.{words[0] if words else 'task'}"
 
 
 # -- DPO ------------------------------------------------------------------------------

@@ -140,6 +140,53 @@ def models_command(ctx: typer.Context, as_json: _Json = False) -> None:
     out.print(backend_line(record), markup=False)
 
 
+@models_app.command("adapters")
+def adapters_command(as_json: _Json = False) -> None:
+    """List the adapters for the embedded model, shipped and personal (``deskhand
+    learn``), with their gate scores; ``*`` marks the default."""
+    from agent.learn_gate import GateError, personal_store
+    from models.adapter_meta import ADAPTERS_DIR
+
+    settings = settings_or_fail()
+    try:
+        personal = personal_store(settings.data_dir).versions()
+    except GateError as exc:
+        fail(str(exc))
+    default = assemble.local_options(settings).adapter_for(embedded=True)
+    rows: list[dict[str, Any]] = [
+        {
+            "name": p.name,
+            "kind": "shipped",
+            "scores": {},
+            "accepted": None,
+            "reason": "",
+            "default": default == p,
+        }
+        for p in sorted(ADAPTERS_DIR.glob("*.gguf"))
+    ]
+    rows += [
+        {
+            "name": v["name"],
+            "kind": "personal",
+            "scores": v["scores"],
+            "accepted": v["accepted"],
+            "reason": v["reason"],
+            "default": default == settings.data_dir / "adapters" / v["name"],
+        }
+        for v in personal
+    ]
+    if as_json:
+        _emit(rows)
+        return
+    for r in rows:
+        scores = " ".join(f"{f}={v:.2f}" for f, v in sorted(r["scores"].items()))
+        verdict = {True: "accepted", False: "refused", None: ""}[r["accepted"]]
+        detail = f"  {scores}  {verdict}: {r['reason']}" if r["kind"] == "personal" else ""
+        out.print(f"{'*' if r['default'] else ' '} {r['name']}  {r['kind']}{detail}", markup=False)
+    if not any(r["default"] for r in rows):
+        out.print("  (no adapter is the default: the model runs bare)", markup=False)
+
+
 @models_app.command("catalogue")
 def catalogue_command(as_json: _Json = False) -> None:
     """List the catalogue: every model deskhand can pull, by size tier."""

@@ -40,13 +40,17 @@ class LocalOptions:
     adapter: Path | None = None
     #: False: no adapter at all (``--no-adapter``), not even the shipped one.
     use_adapter: bool = True
+    #: The user's accepted personal adapter (``deskhand learn``): the embedded model's
+    #: default before the shipped one.
+    personal: Path | None = None
 
     def adapter_for(self, *, embedded: bool) -> Path | None:
         """The adapter a local model runs with: the configured one, else for the
-        embedded model deskhand's shipped adapter (models/adapters/); none when off."""
+        embedded model the personal one, else deskhand's shipped adapter
+        (models/adapters/); none when off."""
         if not self.use_adapter:
             return None
-        return self.adapter or (shipped_adapter() if embedded else None)
+        return self.adapter or ((self.personal or shipped_adapter()) if embedded else None)
 
 
 @dataclass(frozen=True, slots=True)
