@@ -1,6 +1,6 @@
 """``deskhand watch DIR``: run each task file dropped into a folder, one at a time.
 
-The folder protocol and its invariants live in `agent.inbox` and `agent.claims`; this is
+The folder protocol and its invariants live in `agent.inbox` and `agent.inbox.claims`; this is
 the command around them: the runner wired from settings, one line per thing that happens,
 signals, and ``--status``.
 
@@ -36,8 +36,8 @@ from rich.console import Console
 
 from agent import assemble
 from agent.assemble import BadInput
-from agent.claims import FAILED, read_status
 from agent.inbox import Inbox, Notice
+from agent.inbox.claims import FAILED, read_status
 from agent.runner import unattended
 from app.common import err, fail, set_pairs, settings_or_fail
 

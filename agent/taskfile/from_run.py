@@ -44,19 +44,18 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from agent.events import Event, RunStarted
 from agent.journal import Journal, Row, UnknownRun
 from agent.taskfile import TaskFileError, parse_task_text
 from agent.taskfile.end_state import end_state_checks, shown_path
 from agent.taskfile.lift_inputs import lift, web_inputs
-from agent.taskrun import FALLBACK_MAX_STEPS
+from agent.taskrun import FALLBACK_MAX_STEPS, START_PAGE_EVENT
 from tools import placeholders
 from tools.atomic_write import write_atomic
 from tools.browser.urls import host_of
@@ -67,8 +66,6 @@ READ_ONLY = frozenset({"fs.read", "screen.capture", "agent.finish"})
 #: act on. Other reads (look, extract) only informed the model and are left out, except
 #: an extract whose text a later step wrote (it becomes ``save_as``).
 BROWSER_READS_KEPT = frozenset({"browser.wait_for_text", "browser.scroll", "browser.switch_tab"})
-#: The journal event that names the page a run started on (``deskhand run --start-url``).
-START_PAGE_EVENT = "start_page"
 _OBSERVED = re.compile(r'^\[(\d+)\] ([\w-]+) ("(?:[^"\\]|\\.)*")', re.MULTILINE)
 
 
@@ -323,21 +320,6 @@ def _start_page(journal: Journal, run_id: str, steps: Sequence[dict[str, Any]]) 
         f"run {run_id} acted in the browser on a page it did not open, and the journal "
         "does not say which page that was"
     )
-
-
-def noting_start_page(
-    events: Iterator[Event], journal: Journal, url: str | None
-) -> Generator[Event, None, None]:
-    """`events` of a run, journaling the page it started on (``--start-url``) as soon as
-    the run exists, so `deskhand save` can open that page first."""
-    try:
-        for event in events:
-            if url is not None and isinstance(event, RunStarted):
-                journal.record_event(event.run_id, START_PAGE_EVENT, {"url": url})
-            yield event
-    finally:
-        if isinstance(events, Generator):
-            events.close()
 
 
 def _page_checks(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

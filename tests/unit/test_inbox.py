@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from agent.claims import (
+from agent.events import Event, RunStarted
+from agent.inbox import Inbox, Notice
+from agent.inbox.claims import (
     MAX_ATTEMPTS,
     RESULT_FILE,
     Claim,
@@ -31,9 +33,7 @@ from agent.claims import (
     result_record,
     write_json_atomic,
 )
-from agent.events import Event, RunStarted
-from agent.inbox import Inbox, Notice
-from agent.settle import Settler
+from agent.inbox.settle import Settler
 from agent.taskfile import load_task_file
 
 

@@ -13,7 +13,7 @@ Layout of DIR::
     .deskhand-watch/PID.json                each live watcher's state, for ``--status``
 
 A file moved into DIR is claimed at once (a rename is atomic); one written in place only
-once it has settled (`agent.settle`): producers that can should write elsewhere, or under
+once it has settled (`agent.inbox.settle`): producers that can should write elsewhere, or under
 a name not ending in ``.task.yaml``, and move the file in. Only regular files with names
 not starting with a dot count.
 
@@ -56,7 +56,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from agent.assemble import BadInput
-from agent.claims import (
+from agent.events import Event, RunStarted
+from agent.inbox.claims import (
     DONE,
     FAILED,
     MAX_ATTEMPTS,
@@ -74,8 +75,7 @@ from agent.claims import (
     result_record,
     write_state,
 )
-from agent.events import Event, RunStarted
-from agent.settle import Settler
+from agent.inbox.settle import Settler
 from agent.taskfile import TaskFileError, load_task_file
 
 log = logging.getLogger(__name__)
