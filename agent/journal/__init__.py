@@ -7,11 +7,13 @@
                    `FeedbackRecord`, `PreferenceRecord` (read back)
     trajectory.py  model calls kept exactly, and the `Trajectory` rebuilt from them
     encode.py      how values become rows
+    experience_index.py  the FTS5 index of runs that may teach, and corrections
 
 Only this package imports sqlite3 and sqlite_utils (an import-linter contract in
 pyproject.toml). Everything a caller needs is importable from ``agent.journal``.
 """
 
+from agent.journal.experience_index import record_correction
 from agent.journal.migrations import MIGRATIONS
 from agent.journal.records import (
     FeedbackRecord,
@@ -39,4 +41,5 @@ __all__ = [
     "StepRecord",
     "Trajectory",
     "UnknownRun",
+    "record_correction",
 ]

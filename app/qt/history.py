@@ -41,8 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.experience import Choice, apply_choice, correction_choices, observed_before
-from agent.journal import Journal
-from agent.journal.experience_index import record_correction
+from agent.journal import Journal, record_correction
 from app.qt.compare import CompareDialog
 from app.qt.runview import THUMBNAIL, RunDetail, fill_timeline, load_detail, run_summary
 from app.qt.store import JournalThread
