@@ -30,10 +30,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from agent.settings import DesktopSession, Settings, desktop_session
+from app.learn_idle import IdleWatch, psutil_probes
 from app.qt import instance
 from app.qt.approval import ApprovalDialog, PendingApproval, QtApprover
 from app.qt.hotkeys import GlobalHotkeys
 from app.qt.icons import State
+from app.qt.learn_action import LearnAction, connect_tray
 from app.qt.palette import Palette
 from app.qt.store import JournalThread
 from app.qt.tray import Tray
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECENT_RUNS = 50
+#: How often the app samples whether the machine is idle (for learning by itself).
+IDLE_SAMPLE_MS = 60_000
 
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -88,6 +92,12 @@ class DeskhandApp(QObject):
         self.tray = Tray(self) if use_tray else None
         self.hotkeys = GlobalHotkeys(settings.hotkeys, session, self) if use_hotkeys else None
         self.dialogs: dict[int, ApprovalDialog] = {}
+        # Learning from the user's runs: asked from the tray, or by itself when idle.
+        self.learner = LearnAction(settings, parent=self)
+        self.idle = IdleWatch(*psutil_probes())
+        self._idle_timer = QTimer(self)
+        self._idle_timer.setInterval(IDLE_SAMPLE_MS)
+        self._idle_timer.timeout.connect(self._idle_tick)
         self.history_window: QWidget | None = None
         self.settings_window: QWidget | None = None
         self.state: State = "idle"
@@ -95,6 +105,7 @@ class DeskhandApp(QObject):
         self._busy = False
         self._error = ""
         self._started = False
+        self._learn_after = 0.0
         self.closed = False
         self._wire()
 
@@ -122,6 +133,7 @@ class DeskhandApp(QObject):
             self.tray.open_run.connect(self.show_history)
             self.tray.toggle_watch.connect(self.watcher.toggle)
             self.watcher.state_changed.connect(self.tray.set_watching)
+            connect_tray(self.tray, self.learner)
         if self.hotkeys is not None:
             self.hotkeys.palette.connect(self.palette.summon)
             self.hotkeys.stop.connect(self.stop)
@@ -149,6 +161,15 @@ class DeskhandApp(QObject):
             self.hotkeys.start()
         self.refresh_recent()
         self.refresh_task_files()
+        self._idle_timer.start()
+
+    def _idle_tick(self) -> None:
+        """Learn by itself at most once a day, when `IdleWatch` says the machine is idle."""
+        self.idle.sample(busy=self._busy)
+        ok, _ = self.idle.may_learn()
+        if ok and not self.learner.running and self.idle.clock() >= self._learn_after:
+            self._learn_after = self.idle.clock() + 24 * 3600
+            self.learner.start()
 
     def stop(self) -> None:
         """The kill switch: stop the current run at once and drop queued goals."""
@@ -156,6 +177,7 @@ class DeskhandApp(QObject):
 
     def shutdown(self) -> None:
         self.closed = True
+        self._idle_timer.stop()
         self.watcher.close()
         self.worker.shutdown()
         self.store.close()

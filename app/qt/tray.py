@@ -1,7 +1,8 @@
 """The tray icon: the app's state at a glance, and its menu.
 
 Menu: New task…, Recent runs (opens one in History), Stop, Pause/resume watching (the
-watched inbox, with its state in the item's text), History, Settings, Quit.
+watched inbox, with its state in the item's text), Learn from my runs (its progress in
+the item's text, app/qt/learn_action.py), History, Settings, Quit.
 The icon (drawn in `icons`) and its tooltip follow the app's state. Where the desktop
 has no tray (some Wayland and bare X sessions), the app still runs: the palette is
 reached by hotkey or ``deskhand palette``, and `available` is False.
@@ -23,6 +24,7 @@ from app.timeline import short
 
 log = logging.getLogger(__name__)
 
+LEARN_TEXT = "Learn from my runs"
 _OUTCOME_MARK = {"success": "✓", "failed": "✗", "stopped": "■", "error": "!"}
 
 
@@ -36,6 +38,8 @@ class Tray(QObject):
     toggle_watch = Signal()
     #: A recent run was picked: its id.
     open_run = Signal(str)
+    #: "Learn from my runs" was picked (asked: learn now).
+    learn = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +54,7 @@ class Tray(QObject):
         self.stop_action.setEnabled(False)
         self.watch_action = self._action("Pause watching", self.toggle_watch)
         self.set_watching("off")
+        self.learn_action = self._action(LEARN_TEXT, self.learn)
         self.menu.addSeparator()
         self.history_action = self._action("History", self.history)
         self.settings_action = self._action("Settings", self.settings)
@@ -102,6 +107,11 @@ class Tray(QObject):
         self.watch_action.setText(text)
         self.watch_action.setToolTip(detail)
         self.watch_action.setEnabled(enabled)
+
+    def set_learning(self, progress: str | None) -> None:
+        """Show learning's progress in its menu item (None: not learning, offer it)."""
+        self.learn_action.setText(LEARN_TEXT if progress is None else f"Learning: {progress}")
+        self.learn_action.setEnabled(progress is None)
 
     def set_recent_runs(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self.recent_menu.clear()

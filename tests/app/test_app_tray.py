@@ -20,6 +20,7 @@ def test_the_tray_follows_the_state_and_its_menu_works(qtbot: Any, make_app: Any
         "Recent runs",
         "Stop",
         tray.watch_action.text(),
+        "Learn from my runs",
         "History",
         "Settings",
         "Quit",
