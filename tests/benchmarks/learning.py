@@ -17,10 +17,15 @@ Success is the end state being right (the sample's check; as in goals.py, callin
 is reported apart). Per run the table shows ``ok``/``--`` (end state), ``f``/``-``
 (finished) and how many past runs it was shown.
 
+- learned (with ``--learn``): ``deskhand learn`` (`app.learn_personal.learn_personal`,
+  ``--learn-steps`` steps) on the retrieval condition's data folder; then K runs of every
+  template, memory on, worded anew (``--seed`` + 1, so no run it was trained on comes
+  back), with the adapter the gate left as the default (the new one if accepted, else
+  the one before). Without ``--learn``: learned=n/a.
+
 Every run goes through the one goal-run preparation ``deskhand run GOAL`` uses, with the
 real model and every file action allowed; the end state is checked here, outside the
-agent. The personal adapter (``deskhand learn``) is not built yet: learned=n/a.
-Last line, machine-readable: ``base=0.NN retrieval=0.NN learned=n/a``.
+agent. Last line, machine-readable: ``base=0.NN retrieval=0.NN learned=0.NN`` (or n/a).
 """
 
 from __future__ import annotations
@@ -112,11 +117,14 @@ def condition(
     memory: bool,
     max_steps: int,
     demos: int,
+    home: Path | None = None,
+    label: str = "",
 ) -> list[list[Outcome]]:
     """`demos` teacher runs, then K runs, of every template in one fresh data folder;
     the K runs' outcomes by template."""
     results: list[list[Outcome]] = []
-    with tempfile.TemporaryDirectory(prefix="deskhand-learning-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="deskhand-learning-") as scratch:
+        tmp = str(home) if home is not None else scratch
         n = 0
         for gen in gens:
             for j in range(demos):
@@ -134,10 +142,43 @@ def condition(
                 ("ok" if o.passed else "--") + ("f" if o.finished else "-") + str(o.used)
                 for o in row
             )
-            name = "retrieval" if memory else "base"
+            name = label or ("retrieval" if memory else "base")
             secs = sum(o.seconds for o in row)
             print(f"{name:9} {gen.template:28} {marks}  ({secs:.0f} s)", flush=True)
     return results
+
+
+def learned(
+    args: argparse.Namespace, gens: list[Generator], home: Path, kw: dict[str, int]
+) -> list[list[Outcome]] | None:
+    """`deskhand learn` on the runs in `home`, then K new runs with the default it left."""
+    from app.learn_personal import LearnError, learn_personal
+
+    settings = load_settings({"DESKHAND_HOME": str(home)})
+    try:
+        verdict = learn_personal(settings, steps=args.learn_steps, note=print)
+    except LearnError as exc:
+        print(f"learn: {exc}", flush=True)
+        return None
+    print(
+        f"learn: {verdict.name} {dict(verdict.scores)} vs {dict(verdict.baseline)}: "
+        f"{'accepted' if verdict.accepted else 'refused'} ({verdict.reason})",
+        flush=True,
+    )
+    model = assemble.resolve_model(settings, args.model).opener()  # the default adapter now
+    try:
+        return condition(
+            model,
+            gens,
+            args.k,
+            args.seed + 1,
+            memory=True,
+            max_steps=kw["max_steps"],
+            demos=kw["demos"],
+            label="learned",
+        )
+    finally:
+        model.close()
 
 
 def rate(results: list[list[Outcome]], finished: bool = False) -> float:
@@ -156,6 +197,8 @@ def main() -> int:
     parser.add_argument(
         "--demos", type=int, default=1, help="teacher-played runs per template before the K runs"
     )
+    parser.add_argument("--learn", action="store_true", help="add the learned condition")
+    parser.add_argument("--learn-steps", type=int, default=8, help="deskhand learn --steps")
     args = parser.parse_args()
     gens = generators(["files"])
     if args.template:
@@ -165,18 +208,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         entry = assemble.resolve_model(load_settings({"DESKHAND_HOME": tmp}), args.model)
         model = entry.opener()
+        home = Path(tmp) / "retrieval"
         try:
             info = model.info()
             print(f"model {info.model_id}; {len(gens)} templates x {args.k} runs", flush=True)
             kw = {"max_steps": args.max_steps, "demos": args.demos}
             base = condition(model, gens, args.k, args.seed, memory=False, **kw)
-            recalled = condition(model, gens, args.k, args.seed, memory=True, **kw)
+            recalled = condition(model, gens, args.k, args.seed, memory=True, home=home, **kw)
         finally:
             model.close()
+        after = learned(args, gens, home, kw) if args.learn else None
     shown = sum(1 for row in recalled for o in row if o.used)
     print(f"runs shown a past run: {shown} of {sum(len(r) for r in recalled)}")
     print(f"finished: base={rate(base, True):.2f} retrieval={rate(recalled, True):.2f}")
-    print(f"base={rate(base):.2f} retrieval={rate(recalled):.2f} learned=n/a")
+    learned_rate = "n/a" if after is None else f"{rate(after):.2f}"
+    print(f"base={rate(base):.2f} retrieval={rate(recalled):.2f} learned={learned_rate}")
     return 0
 
 
