@@ -93,7 +93,6 @@ def row(rng: random.Random, parts: Sequence[str]) -> str:
 
 
 LABEL_STYLES = ("wrap", "for", "aria", "placeholder", "text", "wrap", "for")
-UNLABELLED = ("placeholder", "text")
 
 
 def text_field(
@@ -138,11 +137,15 @@ def check_box(
     kind: str = "checkbox",
     checked: bool = False,
 ) -> tuple[str, str]:
-    """A checkbox or radio button, labelled or with its text beside it."""
+    """A checkbox or radio button: wrapped in its label, linked to it, or (no label at
+    all) with its text beside it, which the observation names it by."""
     on = " checked" if checked else ""
     attrs = f'type="{kind}" name="{esc(name)}" value="{esc(value)}"{on}'
-    if rng.random() < 0.5:
+    style = rng.random()
+    if style < 0.4:
         return f"<label><input {attrs}> {esc(label)}</label>", label
+    if style < 0.6:
+        return f"<span><input {attrs}> {esc(label)}</span>", label
     fid = ids.new(value)
     return f'<input id="{fid}" {attrs}> <label for="{fid}">{esc(label)}</label>', label
 
