@@ -15,12 +15,11 @@ outside the folder: a file already in the Hugging Face cache is used where it li
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from models.catalogue import LocalOptions, ModelEntry, gguf_entry
+from tools.atomic_write import write_atomic
 
 RECORD_SUFFIX = ".json"
 PARTIAL_SUFFIX = ".partial"
@@ -48,16 +47,8 @@ def partial_path(models_dir: Path, file: str) -> Path:
 
 
 def write_record(models_dir: Path, model: InstalledModel) -> None:
-    """Write `model`'s record atomically (the last step of an install)."""
-    target = record_path(models_dir, model.file)
-    fd, tmp = tempfile.mkstemp(dir=models_dir, prefix=".record-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(model.to_json())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `model`'s record atomically and durably (the last step of an install)."""
+    write_atomic(record_path(models_dir, model.file), model.to_json())
 
 
 def _read_record(path: Path) -> InstalledModel | None:
