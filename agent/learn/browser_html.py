@@ -87,8 +87,10 @@ def form(rng: random.Random, inner: str, action: str = "sent", *, fid: str = "")
 
 
 def row(rng: random.Random, parts: Sequence[str]) -> str:
-    """Lines of a form, each in a paragraph or a div."""
-    tag = rng.choice(("p", "div"))
+    """Lines of a form, each in a paragraph, a div, or a row of a layout table."""
+    tag = rng.choice(("p", "div", "tr"))
+    if tag == "tr":
+        return "<table>" + "".join(f"<tr><td>{p}</td></tr>" for p in parts) + "</table>"
     return "".join(f"<{tag}>{p}</{tag}>" for p in parts)
 
 
