@@ -123,7 +123,7 @@ def _run_case(journal: Journal, row: Mapping[str, Any]) -> EvalCase | None:
     if files is None:
         return None
     task = TaskFile.model_validate(
-        {"name": f"run {row['id'][:8]}", "goal": row["goal"], "checks": checks}
+        {"name": f"run {row['id']}", "goal": row["goal"], "checks": checks}
     )
     grants = [g[0] for g in task_json.get("grants") or [] if isinstance(g, list) and g]
     return EvalCase(family_of(grants, start_url), task.name, task, files, start_url)
