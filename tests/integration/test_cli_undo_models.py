@@ -125,7 +125,7 @@ def test_a_configured_adapter_is_applied_to_runs_and_a_missing_one_is_one_line(
 ) -> None:
     import models
 
-    adapter = Path(models.__file__).parent / "adapters" / "smollm2-files-64.gguf"
+    adapter = Path(models.__file__).parent / "adapters" / "smollm2-deskhand.gguf"
     config = deskhand_home / "config"
     config.mkdir(parents=True, exist_ok=True)
     (config / "config.toml").write_text(f'[model]\nadapter = "{adapter}"\n')

@@ -44,7 +44,7 @@ from models.train.examples import ChatExample
 
 pytestmark = pytest.mark.model
 
-ADAPTER = Path(models.__file__).parent / "adapters" / "smollm2-files-64.gguf"
+ADAPTER = Path(models.__file__).parent / "adapters" / "smollm2-deskhand.gguf"
 
 
 @dataclass(frozen=True)
