@@ -107,17 +107,7 @@ class SavedTask:
 
 def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> SavedTask:
     """The task file (YAML text) that replays run `run_id` (an id or a unique prefix)."""
-    try:
-        rid = journal.resolve_run_id(run_id)
-    except UnknownRun as exc:
-        raise SaveError(str(exc)) from None
-    run = journal.run(rid)
-    assert run is not None
-    if run.get("outcome") != "success":
-        raise SaveError(
-            f"run {rid} did not succeed (outcome: {run.get('outcome') or run.get('status')});"
-            " only a successful run can be saved"
-        )
+    rid, run = _successful_run(journal, run_id)
     root = _first_root(run)
     all_steps = journal.steps(rid)
     approvals = journal.approvals(rid)
@@ -139,24 +129,8 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
     by_idx = {s["idx"]: s for s in all_steps}
     checks = end_state_checks(journal.file_changes(rid), by_idx, root) + _page_checks(steps)
     inputs = lift(str(run.get("goal") or ""), steps, checks)
-    document: dict[str, Any] = {
-        "name": name or f"Replay of run {rid}",
-        "description": f"Saved from run {rid}: {run.get('goal') or ''}".strip(),
-    }
-    if inputs:
-        document["inputs"] = inputs
     grants = _permissions(approvals, {s["idx"] for s in kept}, root, start)
-    document["permissions"] = web_inputs(grants, inputs)
-    secrets = sorted(
-        {name for step in steps for t in placeholders.texts(step) for name in secret_names(t)}
-    )
-    if secrets:
-        document["secrets"] = secrets
-    document["steps"] = steps
-    if checks:
-        document["checks"] = checks
-    document["limits"] = {"max_steps": len(steps) + FALLBACK_MAX_STEPS}
-    document["on_step_failure"] = "agent"
+    document = _document(rid, run, name, inputs, web_inputs(grants, inputs), steps, checks)
     header = (
         f"# Saved by `deskhand save {rid}`: the run's steps, replayed without a model.\n"
         "# Read-only steps (listing, reading, searching) and `finish` are left out.\n"
@@ -167,6 +141,52 @@ def task_from_run(journal: Journal, run_id: str, *, name: str | None = None) -> 
     except TaskFileError as exc:  # a bug here, but the user gets a line, not a traceback
         raise SaveError(f"the saved task would not load: {exc}") from exc
     return SavedTask(text, len(steps), len(checks), tuple(inputs), len(all_steps) - len(kept))
+
+
+def _successful_run(journal: Journal, run_id: str) -> tuple[str, Row]:
+    """The full id and row of run `run_id`, which must exist and have succeeded."""
+    try:
+        rid = journal.resolve_run_id(run_id)
+    except UnknownRun as exc:
+        raise SaveError(str(exc)) from None
+    run = journal.run(rid)
+    assert run is not None
+    if run.get("outcome") != "success":
+        raise SaveError(
+            f"run {rid} did not succeed (outcome: {run.get('outcome') or run.get('status')});"
+            " only a successful run can be saved"
+        )
+    return rid, run
+
+
+def _document(
+    rid: str,
+    run: Row,
+    name: str | None,
+    inputs: dict[str, Any],
+    permissions: list[str],
+    steps: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The saved task's fields, in the order a person reads them."""
+    document: dict[str, Any] = {
+        "name": name or f"Replay of run {rid}",
+        "description": f"Saved from run {rid}: {run.get('goal') or ''}".strip(),
+    }
+    if inputs:
+        document["inputs"] = inputs
+    document["permissions"] = permissions
+    secrets = sorted(
+        {name for step in steps for t in placeholders.texts(step) for name in secret_names(t)}
+    )
+    if secrets:
+        document["secrets"] = secrets
+    document["steps"] = steps
+    if checks:
+        document["checks"] = checks
+    document["limits"] = {"max_steps": len(steps) + FALLBACK_MAX_STEPS}
+    document["on_step_failure"] = "agent"
+    return document
 
 
 def save_run(
