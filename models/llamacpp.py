@@ -173,6 +173,16 @@ class LlamaCppModel:
             raise ModelUnavailable(f"cannot load {self._path.name}: {exc}") from exc
         self.threads = threads
         self._model_id = model_id or self._path.stem
+        self._read_vocabulary()
+        self._reply_start = False  # True until the reply's first text is tokenized
+        self._owner: int | None = None
+        #: reply text -> (token ids in the KV cache when it was generated, text they cover)
+        self._replies: OrderedDict[str, tuple[list[int], str]] = OrderedDict()
+        log.debug("loaded %s (gpu offload: %s, threads: %d)", self._path, self._gpu, threads)
+
+    def _read_vocabulary(self) -> None:
+        """What decoding needs from the file's tokenizer and chat template: token pieces
+        and masks, the template and its traits, BOS, stop tokens, the space prefix."""
         self._n_vocab = self._llm.n_vocab()
         self._pieces = [self._token_piece(i) for i in range(self._n_vocab)]
         self._masks = VocabMasks.from_pieces(self._pieces)
@@ -189,11 +199,6 @@ class LlamaCppModel:
         #: The template's reply starts a new text, so the reply's first token carries
         #: SentencePiece's space prefix (Phi-3); that space is no part of the reply's text.
         self._reply_prefix = self._space_prefix and self._reply_gets_prefix()
-        self._reply_start = False  # True until the reply's first text is tokenized
-        self._owner: int | None = None
-        #: reply text -> (token ids in the KV cache when it was generated, text they cover)
-        self._replies: OrderedDict[str, tuple[list[int], str]] = OrderedDict()
-        log.debug("loaded %s (gpu offload: %s, threads: %d)", self._path, self._gpu, threads)
 
     # -- ChatModel ---------------------------------------------------------------------
 
