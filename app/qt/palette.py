@@ -125,7 +125,12 @@ class Palette(QWidget):
         top.addWidget(self.field, 1)
         top.addWidget(self.attach)
         layout.addLayout(top)
+        self._build_context_bar(layout)
+        self._build_lists(layout)
+        self._build_bottom(layout)
 
+    def _build_context_bar(self, layout: QVBoxLayout) -> None:
+        """The attached text, with a button that removes it (hidden while there is none)."""
         self.context_bar = QWidget()
         bar = QHBoxLayout(self.context_bar)
         bar.setContentsMargins(0, 0, 0, 0)
@@ -140,6 +145,8 @@ class Palette(QWidget):
         self.context_bar.hide()
         layout.addWidget(self.context_bar)
 
+    def _build_lists(self, layout: QVBoxLayout) -> None:
+        """Suggestions while typing; the steps of the run being shown."""
         self.suggestions = QListWidget()
         self.suggestions.setObjectName("suggestions")
         self.suggestions.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -154,6 +161,8 @@ class Palette(QWidget):
         self.steps.hide()
         layout.addWidget(self.steps, 1)
 
+    def _build_bottom(self, layout: QVBoxLayout) -> None:
+        """The status line and the Stop button."""
         self.status = QLabel("")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.stop_button = QPushButton("Stop")
