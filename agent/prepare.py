@@ -42,7 +42,7 @@ from agent.assemble import BadInput, RunTools
 from agent.learn_gate import GateError, resolve_adapter
 from agent.policy import Rule
 from agent.preflight import check_steps, refuse_beyond, task_tools
-from agent.settings import Settings
+from agent.settings import Settings, adapter_scope
 from agent.task import Limits
 from agent.taskfile import AgentStep, TaskFile
 from models.base import ChatModel, ModelError
@@ -323,6 +323,9 @@ def _model(
     """How the run gets its model (None: it has none), the model's name or why there is
     none, and whether the run owns (and so closes) what it gets. Resolved now, so a bad
     name is bad input before anything runs."""
+    settings = adapter_scope(
+        settings, browser_or_gui=request.start_url is not None or bool(request.gui)
+    )
     given = request.model
     if given is not None and not isinstance(given, str):
         router = given if isinstance(given, ModelRouter) else _router(given)

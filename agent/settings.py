@@ -176,6 +176,15 @@ def without_adapter(settings: Settings) -> Settings:
     return settings.model_copy(update={"model": model})
 
 
+def adapter_scope(settings: Settings, *, browser_or_gui: bool) -> Settings:
+    """`settings` for a run that is (or is not) given the browser or the GUI: deskhand's
+    shipped adapter learned file tasks only (on MiniWoB++ it took the embedded model from
+    0.38 to 0.00), so such a run gets the bare base unless the user named an adapter."""
+    if browser_or_gui and settings.model.adapter is None:
+        return without_adapter(settings)
+    return settings
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from the environment and the config file."""
     env = dict(os.environ) if env is None else env

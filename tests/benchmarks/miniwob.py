@@ -42,7 +42,7 @@ from pages.miniwob_site import Episode  # noqa: E402
 
 from agent import assemble  # noqa: E402
 from agent.assemble import BadInput  # noqa: E402
-from agent.settings import Settings, SettingsError, load_settings  # noqa: E402
+from agent.settings import Settings, SettingsError, adapter_scope, load_settings  # noqa: E402
 from models.base import ModelError  # noqa: E402
 from models.router import ModelRouter  # noqa: E402
 
@@ -88,6 +88,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--episodes", type=int, default=3, help="episodes per task")
     parser.add_argument("--model", default=None, help="'embedded', a configured name or a path")
     parser.add_argument("--max-steps", type=int, default=6)
+    parser.add_argument(
+        "--adapter", action="store_true", help="keep the shipped (file-task) adapter on"
+    )
     parser.add_argument("--episode-seconds", type=float, default=miniwob_site.EPISODE_SECONDS)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
@@ -112,6 +115,7 @@ def main() -> int:
         home = Path(tmp)
         try:
             settings = load_settings()  # the user's configured models
+            settings = adapter_scope(settings, browser_or_gui=not args.adapter)
             entry = assemble.resolve_model(settings, args.model)
         except (BadInput, SettingsError) as exc:
             print(f"miniwob.py: {exc}", file=sys.stderr)
