@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Protocol
 from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.events import ActionFinished, Event, RunFinished
-from agent.journal import Journal
 from agent.learn.gui import GuiSample
 from agent.learn.sample import Sample
 from agent.learn.teacher import Exchange
@@ -152,52 +151,26 @@ def _gui_stage(
 def _events(
     sample: Sample, settings: Settings, model: ChatModel, stage: Stage, max_steps: int | None
 ) -> Iterator[Event]:
+    """The sample's run, prepared as every run is (`agent.prepare`), on the stage's
+    workspace, start page and GUI tool."""
+    from agent.prepare import RunRequest, prepare_run
+    from agent.taskrun import run_task
+
+    request = RunRequest(
+        goal=sample.goal,
+        workspace=(stage.workspace,),
+        model=model,
+        start_url=stage.start_url,
+        approver=AlwaysAllow(),
+        max_steps=max_steps,
+        gui=stage.gui if stage.gui is not None else False,
+        memory=False,  # past generated runs must not leak into the next prompt
+    )
     journal = assemble.open_journal(settings)
     try:
-        if stage.gui is None:
-            from agent.prepare import RunRequest, prepare_run
-            from agent.taskrun import run_task
-
-            request = RunRequest(
-                goal=sample.goal,
-                workspace=(stage.workspace,),
-                model=model,
-                start_url=stage.start_url,
-                approver=AlwaysAllow(),
-                max_steps=max_steps,
-                memory=False,  # past generated runs must not leak into the next prompt
-            )
-            yield from run_task(prepare_run(request, settings), journal)
-        else:
-            yield from _gui_events(sample, settings, model, stage, max_steps, journal)
+        yield from run_task(prepare_run(request, settings, stage.stop), journal)
     finally:
         journal.close()
-
-
-def _gui_events(
-    sample: Sample,
-    settings: Settings,
-    model: ChatModel,
-    stage: Stage,
-    max_steps: int | None,
-    journal: Journal,
-) -> Iterator[Event]:
-    from agent.loop import Engine, run
-    from agent.task import Limits, Task
-    from models.router import FallbackPolicy, ModelRouter
-
-    assert stage.gui is not None and stage.stop is not None
-    roots = (stage.workspace,)
-    task = Task(
-        goal=sample.goal,
-        workspace=roots,
-        grants=assemble.permission_rules(settings, [], roots),
-        limits=Limits(max_steps or settings.max_steps, settings.max_seconds),
-        context=assemble.workspace_context(settings, roots),
-    )
-    router = ModelRouter(model, None, FallbackPolicy(remote_allowed=False))
-    registry = assemble.registry(settings, roots, gui=stage.gui)
-    yield from run(task, Engine(router, registry, journal, AlwaysAllow(), stop=stage.stop))
 
 
 def _outcome(events: Iterator[Event]) -> tuple[str, str, bool]:

@@ -31,11 +31,8 @@ from agent.approval import AlwaysAllow
 from agent.events import ActionFinished, RunFinished
 from agent.learn.sample import Sample
 from agent.learn.teacher import Exchange, Teacher
-from agent.loop import Engine, run
 from agent.prompt import COMPACT, PromptStyle
 from agent.settings import Settings
-from agent.task import Limits, Task
-from models.router import FallbackPolicy, ModelRouter
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +72,21 @@ def run_sample(
 
 
 def _run(sample: Sample, settings: Settings, ws: Path, teacher: Teacher) -> tuple[str, str, bool]:
-    roots = (ws,)
+    """The teacher's run of `sample` in `ws`, prepared as every run is (`agent.prepare`)."""
+    from agent.prepare import RunRequest, prepare_run
+    from agent.taskrun import run_task
+
+    request = RunRequest(
+        goal=sample.goal,
+        workspace=(ws,),
+        model=teacher,
+        approver=AlwaysAllow(),
+        memory=False,  # past generated runs must not leak into the next prompt
+    )
     journal = assemble.open_journal(settings)
     try:
-        context = assemble.workspace_context(settings, roots)
-        task = Task(
-            goal=sample.goal,
-            workspace=roots,
-            grants=assemble.permission_rules(settings, [], roots),
-            limits=Limits(max_steps=settings.max_steps, max_seconds=settings.max_seconds),
-            context=context,
-        )
-        router = ModelRouter(teacher, None, FallbackPolicy(remote_allowed=False))
-        engine = Engine(router, assemble.registry(settings, roots), journal, AlwaysAllow())
         outcome, message, all_ok = "error", "", True
-        for event in run(task, engine):
+        for event in run_task(prepare_run(request, settings), journal):
             if isinstance(event, ActionFinished):
                 all_ok = all_ok and event.result.ok
             elif isinstance(event, RunFinished):
