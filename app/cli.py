@@ -7,6 +7,7 @@ config). Bad input is one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Literal, NoReturn, cast
+from typing import Annotated, Any, Literal, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -25,7 +26,7 @@ from agent import assemble
 from agent.approval import AlwaysAllow, AlwaysDeny, Approver
 from agent.assemble import BadInput
 from agent.events import Event, RunFinished
-from agent.journal import Journal, UnknownRun
+from agent.journal import BrokenTrajectory, Journal, UnknownRun
 from agent.preflight import check_steps, task_tools
 from agent.prepare import RunRequest, prepare_run
 from agent.runner import TaskReport, run_task_path
@@ -375,6 +376,13 @@ def runs_command(
 def show_command(
     run_id: Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    prompts: Annotated[
+        bool,
+        typer.Option(
+            "--prompts",
+            help="With --json: each model step's exact messages, raw reply and decoding.",
+        ),
+    ] = False,
 ) -> None:
     """Show one run's whole trajectory."""
     journal = _journal(settings_or_fail())
@@ -393,9 +401,31 @@ def show_command(
             "events": journal.events(rid),
             "file_changes": journal.file_changes(rid),
         }
+        if prompts:
+            payload["model_steps"] = _model_steps(journal, rid)
         print(json.dumps(payload, default=str, ensure_ascii=False))
     else:
         show_run(out, record, steps)
+
+
+def _model_steps(journal: Journal, run_id: str) -> list[dict[str, Any]]:
+    """The run's model steps as the journal rebuilds them (`Journal.trajectory`): exactly
+    the messages the model was given and the reply it returned."""
+    try:
+        trajectory = journal.trajectory(run_id)
+    except BrokenTrajectory as exc:
+        fail(f"run {run_id}: {exc}")
+    return [
+        {
+            "step": step.step,
+            "model_id": step.model_id,
+            "adapter_id": step.adapter_id,
+            "decoding": dataclasses.asdict(step.decoding),
+            "messages": [{"role": m.role, "content": m.content} for m in step.messages],
+            "reply": step.reply,
+        }
+        for step in trajectory.steps
+    ]
 
 
 @cli.command("undo")

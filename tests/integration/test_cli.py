@@ -81,6 +81,14 @@ def test_run_creates_a_recorded_run_and_touches_nothing_outside(
     assert all(s["prompt_tokens"] > 0 for s in data["steps"])
     assert all(s["model_id"] for s in data["steps"])
 
+    exact = json.loads(deskhand("show", run_id, "--json", "--prompts").stdout)["model_steps"]
+    assert [m["step"] for m in exact] == [s["idx"] for s in data["steps"]]
+    assert all(m["messages"][0]["role"] == "system" for m in exact)
+    assert all(
+        json.loads(m["reply"])["tool"] == s["tool"] for m, s in zip(exact, proposed, strict=True)
+    )
+    assert "model_steps" not in data  # only when asked: a long run's prompts are large
+
     human = deskhand("show", run_id)
     assert human.returncode == 0 and run_id in human.stdout
     listed = json.loads(deskhand("runs", "--json").stdout)
