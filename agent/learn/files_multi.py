@@ -52,18 +52,8 @@ def list_then_choose(rng: random.Random) -> Draft:
     }
     goal = fill(rng, "{rename}" if rename else "{delete}", CHOOSE, values)
     look = Step("files.list", {"path": folder}, f"See what is in {folder}.")
-    if rename:
-        act = Step("files.move", {"source": target, "destination": dst}, f"Rename {target}.")
-        done = finish(f"Renamed {target} to {dst}.")
-    else:
-        act = Step("files.delete", {"path": target}, f"{target} is the only {ext} file there.")
-        done = finish(f"Deleted {target}.")
-
-    def check(ws: Path, message: str) -> bool:
-        moved = not rename or es.text(ws, dst) == files[target]
-        return not (ws / target).exists() and moved and es.unchanged(ws, files, but=[target])
-
-    return Draft(goal, Fixture(files), Script((look, act, done)), check)
+    why = f"{target} is the only {ext} file there."
+    return _rename_or_delete(goal, files, look, target, dst if rename else None, why)
 
 
 BY_EXT = {
@@ -132,18 +122,27 @@ def by_content(rng: random.Random) -> Draft:
     values = {"phrase": quoted(rng, phrase), "dst": quoted(rng, dst.rpartition("/")[2])}
     goal = fill(rng, "{rename}" if rename else "{delete}", BY_CONTENT, values)
     search = Step("files.search_text", {"text": phrase, "path": "."}, f"Find {phrase}.")
-    if rename:
+    why = f"{target} mentions {phrase}."
+    return _rename_or_delete(goal, files, search, target, dst if rename else None, why)
+
+
+def _rename_or_delete(
+    goal: str, files: dict[str, str], find: Step, target: str, dst: str | None, why: str
+) -> Draft:
+    """Find `target` with `find`, then rename it to `dst` (or delete it when `dst` is
+    None, with `why` as the thought); the check: that file alone changed, as asked."""
+    if dst is not None:
         act = Step("files.move", {"source": target, "destination": dst}, f"Rename {target}.")
         done = finish(f"Renamed {target} to {dst}.")
     else:
-        act = Step("files.delete", {"path": target}, f"{target} mentions {phrase}.")
+        act = Step("files.delete", {"path": target}, why)
         done = finish(f"Deleted {target}.")
 
     def check(ws: Path, message: str) -> bool:
-        moved = not rename or es.text(ws, dst) == files[target]
+        moved = dst is None or es.text(ws, dst) == files[target]
         return not (ws / target).exists() and moved and es.unchanged(ws, files, but=[target])
 
-    return Draft(goal, Fixture(files), Script((search, act, done)), check)
+    return Draft(goal, Fixture(files), Script((find, act, done)), check)
 
 
 COMBO = {
