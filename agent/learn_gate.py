@@ -58,6 +58,16 @@ class Verdict:
     name: str
     scores: Mapping[str, float]
     baseline: Mapping[str, float]
+    #: The families the candidate scored strictly lower on: a refusal with none of them
+    #: is "no better", one with some is "worse" (data, so nobody parses `reason`).
+    worse: tuple[str, ...] = ()
+
+
+def worse_families(baseline: Scores, candidate: Scores) -> tuple[str, ...]:
+    """The families `candidate` scores strictly lower on (a family it was not scored on
+    counts as 0), sorted."""
+    families = sorted(set(baseline) | set(candidate))
+    return tuple(f for f in families if candidate.get(f, 0.0) < baseline.get(f, 0.0))
 
 
 def judge(baseline: Scores, candidate: Scores) -> tuple[bool, str]:
@@ -65,7 +75,7 @@ def judge(baseline: Scores, candidate: Scores) -> tuple[bool, str]:
     families = sorted(set(baseline) | set(candidate))
     if not families:
         return False, "no task family was evaluated"
-    worse = [f for f in families if candidate.get(f, 0.0) < baseline.get(f, 0.0)]
+    worse = worse_families(baseline, candidate)
     if worse:
         detail = ", ".join(
             f"{f} {candidate.get(f, 0.0):.2f} < {baseline.get(f, 0.0):.2f}" for f in worse
@@ -194,7 +204,8 @@ def gate(
     )
     if accepted:
         store.promote(name)
-    return Verdict(accepted, reason, name, dict(scores), dict(baseline))
+    worse = worse_families(baseline, scores)
+    return Verdict(accepted, reason, name, dict(scores), dict(baseline), worse)
 
 
 # -- the personal adapter as the default ----------------------------------------------------

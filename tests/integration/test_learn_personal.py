@@ -3,7 +3,10 @@ the real trainer (16 examples, 2 steps of 1, as test_train.py does), the real re
 evaluator (scratch workspaces, the runs' end-state checks) and the real gate and store.
 
 - a garbled adapter (its tensors overwritten with noise: made worse on purpose), scored by
-  the embedded model, is refused and the default stays as it was;
+  the embedded model, is refused and the default stays as it was; the shipped adapter
+  scores 0 on these replays too (README), so the refusal is then "no better", not
+  "worse": tests/integration/test_learn_gate_replay.py has one strictly worse, on scores
+  that are known;
 - an accepted one becomes the default and ``deskhand learn rollback`` restores the
   previous; here the models the evaluator opens are scripted (in addition to the real
   ones above), so which side wins is known;
@@ -133,6 +136,10 @@ def test_a_garbled_adapter_is_refused_by_the_embedded_model_and_the_default_stay
     verdict = gate(store, worse, evaluate, {"test": "garbled"})
     assert not verdict.accepted, verdict
     assert verdict.scores == {"files": 0.0}
+    if verdict.baseline["files"] > 0:  # the refusal says which it was
+        assert verdict.worse == ("files",) and verdict.reason.startswith("worse on files")
+    else:
+        assert verdict.worse == () and verdict.reason == "no better on any family"
     assert store.current() is None  # the default is still the shipped adapter
     assert assemble.local_options(journaled).personal is None
 

@@ -4,6 +4,7 @@ previous adapter; nothing is deleted."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ def adapter(tmp_path: Path, name: str, body: bytes) -> Path:
     return path
 
 
-def scorer(by_content: dict[bytes | None, Scores]) -> Evaluate:
+def scorer(by_content: Mapping[bytes | None, Scores]) -> Evaluate:
     """Scores an adapter by its file's bytes (None: the bare model)."""
 
     def evaluate(path: Path | None) -> Scores:
@@ -56,6 +57,61 @@ def test_a_worse_adapter_is_refused_and_the_old_one_stays(tmp_path: Path) -> Non
         "files": 0.0
     }
     assert listed[first.name]["current"] is True
+
+
+def accepted_first(
+    tmp_path: Path, store: AdapterStore, scores: Mapping[bytes | None, Scores]
+) -> str:
+    """An accepted personal adapter (``b"v1"``), current before the candidate is weighed."""
+    v1 = gate(store, adapter(tmp_path, "mine", b"v1"), scorer(scores))
+    assert v1.accepted and store.current() == v1.name
+    return v1.name
+
+
+def test_worse_on_one_family_is_refused_even_when_better_on_another(tmp_path: Path) -> None:
+    store = AdapterStore(tmp_path / "adapters")
+    scores = {
+        None: {"files": 0.25, "browser": 0.25},
+        b"v1": {"files": 0.5, "browser": 0.5},
+        b"candidate": {"files": 1.0, "browser": 0.25},  # strictly lower on browser
+    }
+    v1 = accepted_first(tmp_path, store, scores)
+
+    verdict = gate(store, adapter(tmp_path, "mine", b"candidate"), scorer(scores))
+    assert not verdict.accepted
+    assert verdict.reason == "worse on browser 0.25 < 0.50"
+    assert verdict.worse == ("browser",)
+    assert verdict.baseline == {"files": 0.5, "browser": 0.5}  # weighed against v1
+    assert store.current() == v1 and store.path(v1).read_bytes() == b"v1"
+    listed = {v["name"]: v for v in store.versions()}
+    assert listed[verdict.name]["accepted"] is False
+    assert listed[verdict.name]["reason"] == verdict.reason
+
+
+def test_as_good_everywhere_is_refused_as_no_better_not_as_worse(tmp_path: Path) -> None:
+    store = AdapterStore(tmp_path / "adapters")
+    scores = {
+        None: {"files": 0.25, "browser": 0.0},
+        b"v1": {"files": 0.5, "browser": 0.5},
+        b"candidate": {"files": 0.5, "browser": 0.5},  # equal on every family
+    }
+    v1 = accepted_first(tmp_path, store, scores)
+
+    verdict = gate(store, adapter(tmp_path, "mine", b"candidate"), scorer(scores))
+    assert not verdict.accepted
+    assert verdict.reason == "no better on any family"
+    assert verdict.worse == ()
+    assert store.current() == v1
+
+
+def test_with_no_personal_adapter_the_shipped_default_stays(tmp_path: Path) -> None:
+    store = AdapterStore(tmp_path / "adapters")
+    scores = {None: {"files": 0.5}, b"worse": {"files": 0.25}, b"same": {"files": 0.5}}
+    worse = gate(store, adapter(tmp_path, "mine", b"worse"), scorer(scores))
+    same = gate(store, adapter(tmp_path, "mine", b"same"), scorer(scores))
+    assert (worse.reason, worse.worse) == ("worse on files 0.25 < 0.50", ("files",))
+    assert (same.reason, same.worse) == ("no better on any family", ())
+    assert store.current() is None  # the default without a personal adapter
 
 
 def test_rollback_restores_the_previous_adapter(tmp_path: Path) -> None:
