@@ -323,8 +323,9 @@ def _model(
     """How the run gets its model (None: it has none), the model's name or why there is
     none, and whether the run owns (and so closes) what it gets. Resolved now, so a bad
     name is bad input before anything runs."""
+    default = assemble.local_options(settings).adapter_for(embedded=True)
     settings = adapter_scope(
-        settings, browser_or_gui=request.start_url is not None or bool(request.gui)
+        settings, default, browser=request.start_url is not None, gui=bool(request.gui)
     )
     given = request.model
     if given is not None and not isinstance(given, str):

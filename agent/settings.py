@@ -21,6 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from models.adapter_meta import adapter_families
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -176,11 +178,20 @@ def without_adapter(settings: Settings) -> Settings:
     return settings.model_copy(update={"model": model})
 
 
-def adapter_scope(settings: Settings, *, browser_or_gui: bool) -> Settings:
-    """`settings` for a run that is (or is not) given the browser or the GUI: deskhand's
-    shipped adapter learned file tasks only (on MiniWoB++ it took the embedded model from
-    0.38 to 0.00), so such a run gets the bare base unless the user named an adapter."""
-    if browser_or_gui and settings.model.adapter is None:
+def adapter_scope(
+    settings: Settings, default: Path | None, *, browser: bool, gui: bool
+) -> Settings:
+    """`settings` for a run that is (or is not) given the browser and the GUI, where
+    `default` is the adapter the embedded model would run with (``LocalOptions.
+    adapter_for``): such a run keeps it only when it learned those tool families (its
+    ``deskhand.families``, `models.adapter_meta.adapter_families`: "browser" for the
+    browser, "gui" for the GUI), else it gets the bare base. An adapter without the key
+    learned files only (the first shipped one took MiniWoB++ from 0.38 to 0.00). An
+    adapter the user named (``model.adapter``, ``--adapter``) runs as named."""
+    if default is None or settings.model.adapter is not None or not (browser or gui):
+        return settings
+    learned = adapter_families(default)
+    if (browser and "browser" not in learned) or (gui and "gui" not in learned):
         return without_adapter(settings)
     return settings
 

@@ -31,6 +31,7 @@ from rich.progress import (
 from agent import assemble
 from agent.settings import Settings
 from app.common import err, fail, settings_or_fail
+from models.adapter_meta import adapter_families
 from models.catalogue_data import (
     CatalogueError,
     ModelCatalogue,
@@ -114,7 +115,7 @@ def models_command(ctx: typer.Context, as_json: _Json = False) -> None:
             "default": e.name == settings.model.default,
             "gpu_offload": gpu and e.kind == "gguf" and settings.model.gpu_layers != 0,
             **(local if e.kind == "gguf" else {}),
-            **({"adapter": str(e.adapter) if e.adapter else None} if e.kind == "gguf" else {}),
+            **(_adapter_fields(e.adapter) if e.kind == "gguf" else {}),
         }
         for e in assemble.catalogue(settings).entries()
     ]
@@ -128,7 +129,8 @@ def models_command(ctx: typer.Context, as_json: _Json = False) -> None:
         gpu_note = ""
         if r["kind"] == "gguf":
             gpu_note = "  gpu offload: on" if r["gpu_offload"] else "  gpu offload: off"
-            gpu_note += f"  adapter: {r['adapter']}" if r["adapter"] else ""
+            learned = ",".join(r["adapter_families"])
+            gpu_note += f"  adapter: {r['adapter']} (learned {learned})" if r["adapter"] else ""
         out.print(
             f"{mark} {r['name']:<{width}} {r['kind']:<7} {r['location']}{gpu_note}{state}",
             markup=False,
@@ -140,10 +142,18 @@ def models_command(ctx: typer.Context, as_json: _Json = False) -> None:
     out.print(backend_line(record), markup=False)
 
 
+def _adapter_fields(adapter: Path | None) -> dict[str, Any]:
+    """A local model's adapter and the tool families it learned (models.adapter_meta)."""
+    if adapter is None:
+        return {"adapter": None, "adapter_families": []}
+    return {"adapter": str(adapter), "adapter_families": sorted(adapter_families(adapter))}
+
+
 @models_app.command("adapters")
 def adapters_command(as_json: _Json = False) -> None:
     """List the adapters for the embedded model, shipped and personal (``deskhand
-    learn``), with their gate scores; ``*`` marks the default."""
+    learn``), with the tool families each learned and their gate scores; ``*`` marks
+    the default."""
     from agent.learn_gate import GateError, personal_store
     from models.adapter_meta import ADAPTERS_DIR
 
@@ -157,6 +167,7 @@ def adapters_command(as_json: _Json = False) -> None:
         {
             "name": p.name,
             "kind": "shipped",
+            "families": sorted(adapter_families(p)),
             "scores": {},
             "accepted": None,
             "reason": "",
@@ -168,6 +179,7 @@ def adapters_command(as_json: _Json = False) -> None:
         {
             "name": v["name"],
             "kind": "personal",
+            "families": sorted(adapter_families(settings.data_dir / "adapters" / v["name"])),
             "scores": v["scores"],
             "accepted": v["accepted"],
             "reason": v["reason"],
@@ -182,7 +194,9 @@ def adapters_command(as_json: _Json = False) -> None:
         scores = " ".join(f"{f}={v:.2f}" for f, v in sorted(r["scores"].items()))
         verdict = {True: "accepted", False: "refused", None: ""}[r["accepted"]]
         detail = f"  {scores}  {verdict}: {r['reason']}" if r["kind"] == "personal" else ""
-        out.print(f"{'*' if r['default'] else ' '} {r['name']}  {r['kind']}{detail}", markup=False)
+        learned = ",".join(r["families"])
+        mark = "*" if r["default"] else " "
+        out.print(f"{mark} {r['name']}  {r['kind']}{detail}  learned: {learned}", markup=False)
     if not any(r["default"] for r in rows):
         out.print("  (no adapter is the default: the model runs bare)", markup=False)
 

@@ -181,4 +181,5 @@ def _report(res: Any) -> None:
     if res.eval_after is not None:
         before = "n/a" if res.eval_before is None else f"{res.eval_before:.3f}"
         out.print(f"held-out loss: {before} -> {res.eval_after:.3f}", markup=False)
-    out.print(f"wrote {res.adapter} ({res.tensors} tensors)", markup=False)
+    families = ",".join(sorted(res.families)) or "none known (read as files)"
+    out.print(f"wrote {res.adapter} ({res.tensors} tensors; families: {families})", markup=False)

@@ -9,16 +9,24 @@ bare base).
 
 An adapter records the prompt style it was trained on (metadata key
 ``deskhand.prompt_style``, agent.prompt): the run must show the tuned model the same
-prompt. This module reads that key with a small GGUF header reader, so neither gguf-py
-(the train extra) nor llama.cpp is needed to know it.
+prompt. It also records the tool families its examples came from (``deskhand.families``,
+sorted names joined by commas: ``browser,files,gui``), so a run given the browser or the
+GUI keeps an adapter only when it learned them (agent.settings.adapter_scope). This
+module reads both keys with a small GGUF header reader, so neither gguf-py (the train
+extra) nor llama.cpp is needed to know them, and owns the families' format
+(`families_of`, `format_families`); models.train writes and stamps them.
 
 Invariants: reading never loads tensors (only the header and key-value section); a file
-that is not a GGUF, or has no such key, reads as the ``full`` style.
+that is not a GGUF, or has no such key, reads as the ``full`` style and as
+`UNLABELLED_FAMILIES` (``files``: the first shipped adapter, trained before the key
+existed, learned file tasks only).
 """
 
 from __future__ import annotations
 
+import re
 import struct
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +35,13 @@ EMBEDDED_ADAPTER = "smollm2-deskhand.gguf"
 #: Where shipped adapters live (package data).
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
 PROMPT_STYLE_KEY = "deskhand.prompt_style"
+FAMILIES_KEY = "deskhand.families"
+#: What an adapter without `FAMILIES_KEY` learned (the first shipped one: files only).
+UNLABELLED_FAMILIES = frozenset({"files"})
+#: A family name as generators spell it (the text before a template's first dot).
+_FAMILY = re.compile(r"[a-z][a-z0-9_]*")
+#: A user run's template is ``user.FAMILY.VERB`` (app.learn.template_of).
+_USER_PREFIX = "user."
 
 # GGUF value types -> byte size of fixed-size values (8: string, 9: array).
 _FIXED = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -93,3 +108,38 @@ def prompt_style(adapter: Path | None) -> str:
         return string_metadata(adapter).get(PROMPT_STYLE_KEY, "full")
     except (OSError, ValueError):
         return "full"
+
+
+def families_of(templates: Iterable[str]) -> frozenset[str]:
+    """The tool families of training examples' generator templates: the text before the
+    first dot (``files.write`` -> ``files``); a user run's ``user.FAMILY.VERB`` counts as
+    FAMILY. A name without a dot (no generator: ``journal``, empty) counts as none."""
+    out = set()
+    for template in templates:
+        name = template.removeprefix(_USER_PREFIX) if template.count(".") > 1 else template
+        family, dot, _ = name.partition(".")
+        if dot and _FAMILY.fullmatch(family):
+            out.add(family)
+    return frozenset(out)
+
+
+def format_families(families: Iterable[str]) -> str:
+    """The value of `FAMILIES_KEY`: sorted names joined by commas; `ValueError` for a
+    name that is not a family name (lower case letters, digits, ``_``)."""
+    names = sorted(set(families))
+    bad = [n for n in names if not _FAMILY.fullmatch(n)]
+    if bad or not names:
+        raise ValueError(f"not family names: {', '.join(bad) or '(none)'}")
+    return ",".join(names)
+
+
+def adapter_families(adapter: Path) -> frozenset[str]:
+    """The tool families `adapter` was trained on (`FAMILIES_KEY`, header only);
+    `UNLABELLED_FAMILIES` when it has no such key or cannot be read."""
+    try:
+        value = string_metadata(adapter).get(FAMILIES_KEY)
+    except (OSError, ValueError):
+        return UNLABELLED_FAMILIES
+    if value is None:
+        return UNLABELLED_FAMILIES
+    return frozenset(n for n in (p.strip() for p in value.split(",")) if _FAMILY.fullmatch(n))

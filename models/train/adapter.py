@@ -7,7 +7,14 @@ The layout is llama.cpp's own (what its ``convert_lora_to_gguf.py`` writes): met
 ``alpha / rank * B @ A @ x``, the same scale peft uses. Names come from gguf-py's tensor
 map, so no name is spelt here.
 
+The metadata also says what run time needs to know about the adapter (models.adapter_meta
+reads it): the prompt style of its examples and the tool families they came from.
+`stamp_families` sets the families of an adapter written before that key existed,
+copying everything else unchanged.
+
 Invariants:
+- An adapter file appears or changes only whole: it is written under a temporary name and
+  renamed over the target.
 - Only the LoRA matrices are written (f16 by default; about 10 MB for SmolLM2 at r=16).
 - llama's GGUF stores the query and key projections with their rows permuted for
   llama.cpp's rotary embedding; transformers un-permutes them when it reads the GGUF, so
@@ -17,12 +24,15 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import gguf
 import numpy as np
 import numpy.typing as npt
+
+from models.adapter_meta import FAMILIES_KEY, PROMPT_STYLE_KEY, format_families
 
 #: Architectures whose q/k row permutation is known (llama.cpp's LlamaModel.permute).
 _PERMUTED_QK = {"llama"}
@@ -56,11 +66,6 @@ def lora_pairs(model: Any) -> list[tuple[str, Any, Any]]:
     return pairs
 
 
-#: Metadata key: the prompt style the adapter was trained on (agent.prompt); models.adapters
-#: reads it so the run shows the tuned model the same prompt.
-PROMPT_STYLE_KEY = "deskhand.prompt_style"
-
-
 def write_adapter(
     model: Any,
     base_gguf: Path,
@@ -69,9 +74,12 @@ def write_adapter(
     alpha: float,
     f16: bool = True,
     prompt_style: str = "full",
+    families: Iterable[str] = (),
 ) -> int:
     """Write the LoRA of peft `model` (trained on `base_gguf`) to `out`; the tensor count.
-    `prompt_style` is recorded in the metadata (``deskhand.prompt_style``)."""
+    `prompt_style` and `families` (the tool families the examples came from; none known:
+    no key, read as files only) are recorded in the metadata."""
+    families = frozenset(families)
     arch = base_architecture(base_gguf)
     if arch not in _PERMUTED_QK:
         raise UnsupportedArchitecture(f"cannot write a LoRA for architecture {arch!r}")
@@ -85,6 +93,8 @@ def write_adapter(
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(alpha))
     writer.add_string(PROMPT_STYLE_KEY, prompt_style)
+    if families:
+        writer.add_string(FAMILIES_KEY, format_families(families))
     count = 0
     for hf, a, b in lora_pairs(model):
         target = names.get_name(hf, try_suffixes=(".weight",))
@@ -105,3 +115,45 @@ def write_adapter(
     writer.close()
     tmp.replace(out)
     return count
+
+
+def stamp_families(adapter: Path, families: Iterable[str]) -> str:
+    """Set `adapter`'s tool families (`FAMILIES_KEY`, replacing any) without retraining:
+    every other key and every tensor is copied unchanged. The value written; `ValueError`
+    for a name that is not a family name, before anything is written."""
+    value = format_families(families)
+    tmp = adapter.with_name(adapter.name + ".part")
+    try:
+        _copy_with_strings(adapter, tmp, {FAMILIES_KEY: value})
+        tmp.replace(adapter)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return value
+
+
+def _copy_with_strings(src: Path, dst: Path, strings: dict[str, str]) -> None:
+    """Copy the GGUF `src` to `dst` with the string keys `strings` set (gguf-py's
+    gguf_new_metadata, trimmed): the tensors' bytes are copied as they are."""
+    reader = gguf.GGUFReader(str(src))
+    own = {gguf.Keys.General.ARCHITECTURE, gguf.Keys.General.ALIGNMENT, *strings}
+    arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
+    writer = gguf.GGUFWriter(str(dst), arch=arch, endianess=reader.endianess)
+    if gguf.Keys.General.ALIGNMENT in reader.fields:  # the writer pads by it: set, not copied
+        writer.add_custom_alignment(int(reader.fields[gguf.Keys.General.ALIGNMENT].contents()))
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name in own:
+            continue
+        kind = field.types[0]
+        sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, field.contents(), kind, sub_type=sub)
+    for key, value in strings.items():
+        writer.add_string(key, value)
+    for t in reader.tensors:
+        writer.add_tensor_info(t.name, t.data.shape, t.data.dtype, t.data.nbytes, t.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for t in reader.tensors:
+        writer.write_tensor_data(t.data, tensor_endianess=reader.endianess)
+    writer.close()

@@ -4,7 +4,8 @@
 assistant-only mask, trains a LoRA (`models.train.loop`), measures the loss on the
 held-out examples before and after, and writes the adapter (`models.train.adapter`).
 The caller chooses the held-out examples (by generator template: see
-`agent.learn.split_by_template`); nothing here knows about templates.
+`agent.learn.split_by_template`). The adapter records the tool families of the training
+examples' templates (`models.adapter_meta.families_of`), so run time knows what it learned.
 
 Invariants: the adapter file appears only when training finished (written under a
 temporary name and renamed); checkpoints go to `FitOptions.checkpoints`, and a resumed
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.adapter_meta import families_of
 from models.train.adapter import write_adapter
 from models.train.base import LoraShape, load_base, load_tokenizer, pick_device, with_lora
 from models.train.examples import ChatExample, encode_all
@@ -49,6 +51,8 @@ class FitResult:
     eval_before: float | None
     eval_after: float | None
     tensors: int
+    #: The tool families recorded in the adapter (empty: none known, read as files only).
+    families: frozenset[str] = frozenset()
 
 
 def fit(
@@ -83,7 +87,13 @@ def fit(
         on_step=on_step,
     )
     after = evaluate(model, scored, device) if scored else None
+    families = families_of(ex.template for ex in examples)
     tensors = write_adapter(
-        model, base, out, alpha=options.lora.alpha, prompt_style=options.prompt_style
+        model,
+        base,
+        out,
+        alpha=options.lora.alpha,
+        prompt_style=options.prompt_style,
+        families=families,
     )
-    return FitResult(out, device, len(encoded), dropped, result, before, after, tensors)
+    return FitResult(out, device, len(encoded), dropped, result, before, after, tensors, families)

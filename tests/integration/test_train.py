@@ -24,7 +24,12 @@ from typer.testing import CliRunner  # noqa: E402
 from agent.learn import generate, run_sample, write_jsonl  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from app.cli import cli  # noqa: E402
-from models.adapter_meta import prompt_style  # noqa: E402
+from models.adapter_meta import (  # noqa: E402
+    FAMILIES_KEY,
+    adapter_families,
+    prompt_style,
+    string_metadata,
+)
 from models.base import Message  # noqa: E402
 from models.llamacpp import LlamaCppModel  # noqa: E402
 
@@ -121,6 +126,15 @@ def test_the_adapter_records_the_prompt_its_examples_were_made_with(
 ) -> None:
     assert "prompt: compact" in trained["output"]
     assert prompt_style(trained["adapter"]) == "compact"
+
+
+def test_the_adapter_records_the_tool_families_of_its_templates(
+    trained: dict[str, Any],
+) -> None:
+    assert {str(r["template"]).split(".")[0] for r in trained["records"]} == {"files"}
+    assert string_metadata(trained["adapter"])[FAMILIES_KEY] == "files"
+    assert adapter_families(trained["adapter"]) == {"files"}
+    assert "families: files)" in trained["output"]
 
 
 def test_training_data_of_two_prompt_styles_is_refused(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.prompt import COMPACT, FULL, Transcript, style_of, style_of_system, system_prompt
-from agent.settings import adapter_scope, load_settings, without_adapter
+from agent.settings import load_settings, without_adapter
 from models.adapter_meta import prompt_style, shipped_adapter, string_metadata
 from models.base import ModelInfo
 from models.catalogue import LocalOptions
@@ -78,15 +78,3 @@ def test_a_file_that_is_not_an_adapter_reads_as_the_full_prompt(tmp_path: Path) 
     assert prompt_style(junk) == FULL
     assert prompt_style(None) == FULL
     assert prompt_style(tmp_path / "missing.gguf") == FULL
-
-
-def test_browser_and_gui_runs_keep_the_shipped_adapter_off_unless_one_is_named(
-    tmp_path: Path,
-) -> None:
-    settings = load_settings({"DESKHAND_HOME": str(tmp_path)})
-    assert adapter_scope(settings, browser_or_gui=False).model.use_adapter
-    assert not adapter_scope(settings, browser_or_gui=True).model.use_adapter
-    named = settings.model_copy(
-        update={"model": settings.model.model_copy(update={"adapter": Path("/tmp/a.gguf")})}
-    )
-    assert adapter_scope(named, browser_or_gui=True).model.use_adapter
