@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/benchmarks/miniwob.py [TASK ...] [--episodes N] [--model NAME|PATH]
         [--max-steps N] [--episode-seconds S] [--json PATH] [--markdown PATH]
+        [--lora ADAPTER.gguf | --adapter]
 
 Needs the `miniwob` package for its task pages (``pip install --no-deps miniwob``; its
 dependencies, selenium and gymnasium, are not used). The pages are served from loopback;
@@ -89,7 +90,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", default=None, help="'embedded', a configured name or a path")
     parser.add_argument("--max-steps", type=int, default=6)
     parser.add_argument(
-        "--adapter", action="store_true", help="keep the shipped (file-task) adapter on"
+        "--adapter",
+        action="store_true",
+        help="keep the default adapter on even if it did not learn the browser",
+    )
+    parser.add_argument(
+        "--lora", type=Path, default=None, help="run with this GGUF adapter (deskhand train)"
     )
     parser.add_argument("--episode-seconds", type=float, default=miniwob_site.EPISODE_SECONDS)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
@@ -115,7 +121,11 @@ def main() -> int:
         home = Path(tmp)
         try:
             settings = load_settings()  # the user's configured models
-            settings = adapter_scope(settings, browser_or_gui=not args.adapter)
+            if args.lora is not None:  # a named adapter runs as named
+                model = settings.model.model_copy(update={"adapter": args.lora.resolve()})
+                settings = settings.model_copy(update={"model": model})
+            default = assemble.local_options(settings).adapter_for(embedded=True)
+            settings = adapter_scope(settings, default, browser=not args.adapter, gui=False)
             entry = assemble.resolve_model(settings, args.model)
         except (BadInput, SettingsError) as exc:
             print(f"miniwob.py: {exc}", file=sys.stderr)
