@@ -7,7 +7,8 @@ is staged the way its family needs (`staged`): the fixture in a fresh workspace;
 browser family its pages served on loopback and opened first; for the GUI family its
 windows opened on the X display the caller names, and the GUI tool given. The run is
 prepared as ``deskhand run GOAL`` prepares it (`agent.prepare`: the workspace listing,
-the start page, the rules of the settings, memory of past runs off), or for the GUI,
+the start page, the rules of the settings, memory of past runs off unless asked: the
+curriculum's memory samples, agent/learn/memory.py), or for the GUI,
 whose tool drives a display named here rather than the process's own, built from the
 same parts (`agent.assemble`) as ``deskhand run GOAL --gui`` builds it.
 
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from agent import assemble
 from agent.approval import AlwaysAllow
-from agent.events import ActionFinished, Event, RunFinished
+from agent.events import ActionFinished, Event, ExperienceUsed, RunFinished, RunStarted
 from agent.learn.gui import GuiSample
 from agent.learn.sample import Sample
 from agent.learn.teacher import Exchange
@@ -61,6 +62,10 @@ class Attempt:
     all_ok: bool
     passed: bool
     examples: tuple[Exchange, ...]
+    #: The run's id in the settings' journal ("" when it never started).
+    run_id: str = ""
+    #: The past runs retrieval showed the model (run ids; empty with memory off).
+    shown: tuple[str, ...] = ()
 
     def trajectory(self) -> Trajectory | None:
         """The attempt as training data, or None when it did not pass."""
@@ -89,17 +94,29 @@ def attempt(
     *,
     display: str | None = None,
     max_steps: int | None = None,
+    memory: bool = False,
 ) -> Attempt:
     """Run `sample` with `model`; see the module docstring. `display` is the X display
-    for a GUI sample (`ValueError` without one)."""
+    for a GUI sample (`ValueError` without one). `memory`: retrieval shows the model the
+    past runs of the settings' journal most like this one, as at run time."""
     with tempfile.TemporaryDirectory(prefix="deskhand-learn-") as tmp:
         with staged(sample, Path(tmp), display, settings) as stage:
-            outcome, message, all_ok = _outcome(_events(sample, settings, model, stage, max_steps))
+            events = _events(sample, settings, model, stage, max_steps, memory)
+            ran = _outcome(events)
             end = stage.end_state()
-        passed = outcome == "success" and all_ok and sample.check(end, message)
+        passed = ran.outcome == "success" and ran.all_ok and sample.check(end, ran.message)
     if not passed:
-        log.debug("%s seed %d not kept: outcome %s", sample.template, sample.seed, outcome)
-    return Attempt(sample, outcome, message, all_ok, passed, tuple(model.exchanges))
+        log.debug("%s seed %d not kept: outcome %s", sample.template, sample.seed, ran.outcome)
+    return Attempt(
+        sample,
+        ran.outcome,
+        ran.message,
+        ran.all_ok,
+        passed,
+        tuple(model.exchanges),
+        ran.run_id,
+        ran.shown,
+    )
 
 
 @contextmanager
@@ -149,7 +166,12 @@ def _gui_stage(
 
 
 def _events(
-    sample: Sample, settings: Settings, model: ChatModel, stage: Stage, max_steps: int | None
+    sample: Sample,
+    settings: Settings,
+    model: ChatModel,
+    stage: Stage,
+    max_steps: int | None,
+    memory: bool,
 ) -> Iterator[Event]:
     """The sample's run, prepared as every run is (`agent.prepare`), on the stage's
     workspace, start page and GUI tool."""
@@ -164,7 +186,8 @@ def _events(
         approver=AlwaysAllow(),
         max_steps=max_steps,
         gui=stage.gui if stage.gui is not None else False,
-        memory=False,  # past generated runs must not leak into the next prompt
+        # Off by default: past generated runs must not leak into the next prompt.
+        memory=memory,
     )
     journal = assemble.open_journal(settings)
     try:
@@ -173,14 +196,30 @@ def _events(
         journal.close()
 
 
-def _outcome(events: Iterator[Event]) -> tuple[str, str, bool]:
-    outcome, message, all_ok = "error", "", True
+@dataclass
+class _Ran:
+    """What a run's events said: how it ended, whether every action went through, its id
+    and the past runs it was shown."""
+
+    outcome: str = "error"
+    message: str = ""
+    all_ok: bool = True
+    run_id: str = ""
+    shown: tuple[str, ...] = ()
+
+
+def _outcome(events: Iterator[Event]) -> _Ran:
+    ran = _Ran()
     for event in events:
-        if isinstance(event, ActionFinished):
-            all_ok = all_ok and event.result.ok
+        if isinstance(event, RunStarted):
+            ran.run_id = event.run_id
+        elif isinstance(event, ExperienceUsed):
+            ran.shown = event.runs
+        elif isinstance(event, ActionFinished):
+            ran.all_ok = ran.all_ok and event.result.ok
         elif isinstance(event, RunFinished):
-            outcome, message = event.outcome, event.message
-    return outcome, message, all_ok
+            ran.outcome, ran.message = event.outcome, event.message
+    return ran
 
 
 def run_gui_sample(

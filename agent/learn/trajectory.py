@@ -11,6 +11,8 @@ Invariants:
 - A kept trajectory's examples are exactly the teacher's exchanges: the messages the
   engine handed the model, byte for byte, and the reply.
 - The JSONL export writes one line per model step; nothing is re-rendered on the way.
+  A record says ``"memory": N`` (past runs shown) only when its trajectory was made
+  with memory in play (agent/learn/memory.py), so data made without it is unchanged.
 - Runs are journaled to the settings' journal like any run (pass settings with a
   scratch DESKHAND_HOME to keep generated runs out of a user's history).
 """
@@ -46,6 +48,9 @@ class Trajectory:
     examples: tuple[Exchange, ...]
     #: The finish message the run ended with.
     message: str
+    #: How many past runs retrieval showed the model (agent/learn/memory.py); None when
+    #: memory was not in play (the record then says nothing about it).
+    memory: int | None = None
 
 
 def run_sample(
@@ -101,7 +106,14 @@ def chat_lines(trajectory: Trajectory) -> Iterator[dict[str, Any]]:
     for ex in trajectory.examples:
         messages = [{"role": m.role, "content": m.content} for m in ex.messages]
         messages.append({"role": "assistant", "content": ex.reply})
-        yield {"messages": messages, "template": trajectory.template, "seed": trajectory.seed}
+        record: dict[str, Any] = {
+            "messages": messages,
+            "template": trajectory.template,
+            "seed": trajectory.seed,
+        }
+        if trajectory.memory is not None:
+            record["memory"] = trajectory.memory
+        yield record
 
 
 def write_jsonl(trajectories: Iterable[Trajectory], out: IO[str]) -> int:

@@ -3,6 +3,7 @@
     .venv/bin/python tests/benchmarks/curriculum.py [--n N] [--seed S] [--families files]
                                                     [--family browser|files|gui|all]
                                                     [--jsonl OUT.jsonl] [--prompt full]
+                                                    [--memory-share 0.3]
 
 Generates N samples per template, runs each through the real engine with the teacher
 (agent/learn), and keeps those that pass their end-state check. Tokens are counted
@@ -10,6 +11,13 @@ approximately as len(text)/4 over every message of every exported step (the mode
 not loaded). Last line, machine-readable:
 ``kept=N total=N templates=N mean_prompt_tokens=N`` (plus ``steps=N``); use it to plan
 training cost (about 1.1 s per 300-token example on 2 cores).
+
+``--memory-share S``: about S of the samples are made with a past run in their journal
+and memory on (agent/learn/memory.py), so their prompts hold past runs as retrieval shows
+them at run time; every record then says ``"memory": N`` (past runs shown, 0 for the
+others), and a line before the last one counts them:
+``memory: samples=N shown=N same_template=N other_template=N``
+``mean_prompt_tokens with=N without=N``. The default, 0, leaves the output as it was.
 """
 
 from __future__ import annotations
@@ -19,14 +27,17 @@ import sys
 import tempfile
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from agent.learn import generate, generators, run_sample, write_jsonl
 from agent.learn.attempt import run_gui_sample
 from agent.learn.gui import GuiSample
+from agent.learn.memory import past_sample, run_with_memory, wants_memory
 from agent.learn.registry import FAMILIES
+from agent.learn.sample import Sample
 from agent.learn.trajectory import Trajectory
-from agent.settings import load_settings
+from agent.settings import Settings, load_settings
 
 
 def gui_display(stack: ExitStack, started: list[str] = []) -> str:  # noqa: B006 - a cache
@@ -38,6 +49,47 @@ def gui_display(stack: ExitStack, started: list[str] = []) -> str:  # noqa: B006
 
         started.append(stack.enter_context(xvfb()).display)
     return started[0]
+
+
+def run_one(
+    sample: Sample,
+    settings: Settings,
+    args: argparse.Namespace,
+    stack: ExitStack,
+    memory: Counter[str],
+) -> Trajectory | None:
+    """One sample with its teacher; with memory when the share draws it (counted in
+    `memory`: samples made with a past run, and whether it was of the same template)."""
+    display = gui_display(stack) if isinstance(sample, GuiSample) else None
+    if wants_memory(sample, args.memory_share):
+        memory["samples"] += 1
+        same = past_sample(sample).template == sample.template
+        memory["same_template" if same else "other_template"] += 1
+        return run_with_memory(sample, settings, args.prompt, display=display)
+    if display is not None:
+        trajectory = run_gui_sample(sample, settings, display, args.prompt)
+    else:
+        trajectory = run_sample(sample, settings, args.prompt)
+    if trajectory is not None and args.memory_share > 0:
+        trajectory = replace(trajectory, memory=0)  # every record says, when memory is in play
+    return trajectory
+
+
+def memory_lines(kept: list[Trajectory], memory: Counter[str]) -> list[str]:
+    """What `--memory-share` made: counts, and the mean prompt tokens with and without."""
+    shown = [t for t in kept if t.memory]
+    with_: list[float] = []
+    without: list[float] = []
+    for t in kept:
+        for ex in t.examples:
+            (with_ if t.memory else without).append(sum(len(m.content) for m in ex.messages) / 4)
+    mean = [sum(x) / max(1, len(x)) for x in (with_, without)]
+    return [
+        f"memory: samples={memory['samples']} shown={len(shown)} "
+        f"same_template={memory['same_template']} other_template={memory['other_template']} "
+        f"steps_with={len(with_)} steps_without={len(without)}",
+        f"mean_prompt_tokens with={mean[0]:.0f} without={mean[1]:.0f}",
+    ]
 
 
 def main() -> int:
@@ -55,20 +107,22 @@ def main() -> int:
     parser.add_argument(
         "--prompt", choices=("compact", "full"), default="compact", help="prompt style shown"
     )
+    parser.add_argument(
+        "--memory-share",
+        type=float,
+        default=0.0,
+        help="share of samples made with a past run shown by retrieval (agent/learn/memory.py)",
+    )
     args = parser.parse_args()
     if args.family is not None:
         args.families = list(FAMILIES) if args.family == "all" else [args.family]
     kept: list[Trajectory] = []
-    total, failed = 0, Counter[str]()
+    total, failed, memory = 0, Counter[str](), Counter[str]()
     with tempfile.TemporaryDirectory(prefix="learn-bench-") as home, ExitStack() as stack:
         settings = load_settings({"DESKHAND_HOME": home})
         for sample in generate(args.n, args.seed, args.families):
             total += 1
-            if isinstance(sample, GuiSample):
-                display = gui_display(stack)
-                trajectory = run_gui_sample(sample, settings, display, args.prompt)
-            else:
-                trajectory = run_sample(sample, settings, args.prompt)
+            trajectory = run_one(sample, settings, args, stack, memory)
             if trajectory is None:
                 failed[sample.template] += 1
             else:
@@ -80,6 +134,8 @@ def main() -> int:
     for template, count in sorted(failed.items()):
         print(f"not kept: {template} x{count}")
     mean = sum(prompts) / max(1, len(prompts))
+    if args.memory_share > 0:
+        print("\n".join(memory_lines(kept, memory)))
     print(
         f"kept={len(kept)} total={total} templates={len(generators(args.families))} "
         f"mean_prompt_tokens={mean:.0f} steps={len(prompts)}"
