@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 #: One past sample in this many comes from another template of the same family.
 OTHER_TEMPLATE = 4
 #: Past samples drawn per pool before taking the first of them.
-TRIES = 12
+TRIES = 40
 #: The kind of the check journaled with a past run: the sample's own end-state check.
 CHECK_KIND = "curriculum_end_state"
 
