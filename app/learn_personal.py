@@ -4,10 +4,12 @@ the current default only when the gate (agent/learn_gate.py) accepts it.
 1. Data: the SFT records of ``deskhand learn export`` (good runs' steps, corrections),
    each with a ``template`` key (`app.learn.template_of`). The newest fifth of the runs
    that may teach (at least one) is held out for the evaluation, never trained on.
-2. Training: `models.train.session.fit`, the trainer of ``deskhand train``. It starts a
-   fresh LoRA on the base (it cannot start from an adapter's weights), so the candidate
-   is trained from scratch on the user's data alone; the gate then compares it with the
-   current default (the shipped adapter, or the last accepted personal one).
+2. Training: `models.train.session.fit`, the trainer of ``deskhand train``. The LoRA
+   starts from the current default adapter's weights (the shipped adapter, or the last
+   accepted personal one; ``deskhand train --init``), so the candidate adds the user's
+   data to what the default learned. When there is none (adapters off), or it does not
+   fit the trainer (another LoRA shape or prompt style), it starts from fresh weights;
+   the notes and the provenance say which. The gate then compares it with the default.
 3. Evaluation: `agent.learn.replay_eval`: the user's saved task files (tasks folder, the
    inbox's done/ files) and the held-out runs, replayed in scratch workspaces with each
    adapter, scored per family.
@@ -113,15 +115,28 @@ def open_embedded(settings: Settings) -> Callable[[Path | None], ChatModel]:
     return open_model
 
 
-def train_candidate(
-    learn: LearnPlan, out: Path, *, steps: int, batch: int, on_step: OnStep | None, note: Note
-) -> Path:
-    """Fit a LoRA on the plan's records with `deskhand train`'s trainer; the adapter."""
+def _require_trainer() -> None:
     from models.train import missing_modules
 
     missing = missing_modules()
     if missing:
         raise LearnError(f"learning needs the train extra ({', '.join(missing)} missing)")
+
+
+def train_candidate(
+    learn: LearnPlan,
+    out: Path,
+    *,
+    steps: int,
+    batch: int,
+    on_step: OnStep | None,
+    note: Note,
+    init: Path | None = None,
+) -> Path:
+    """Fit a LoRA on the plan's records with `deskhand train`'s trainer, starting from the
+    adapter `init` (None: fresh weights); the adapter. An `init` that does not fit raises
+    `models.train.adapter.AdapterMismatch` before training."""
+    _require_trainer()
     from models.train.examples import ChatExample
     from models.train.loop import StepReport, TrainConfig
     from models.train.session import FitOptions, fit
@@ -138,6 +153,7 @@ def train_candidate(
         max_tokens=2048,
         eval_max=0,
         prompt_style=learn.style,
+        init=init,
     )
 
     def step(r: StepReport) -> None:
@@ -146,6 +162,25 @@ def train_candidate(
 
     fit(base, examples, [], out, options, on_step=step, on_note=note)
     return out
+
+
+def train_from_default(
+    learn: LearnPlan, out: Path, default: Path | None, *, note: Note, **train: Any
+) -> tuple[Path, str]:
+    """`train_candidate` from the weights of `default` (the current default adapter)
+    when it fits the trainer, else from fresh ones; the adapter and where it started."""
+    _require_trainer()
+    from models.train.adapter import AdapterMismatch
+
+    if default is None:
+        note("training from scratch: no default adapter (adapters are off)")
+        return train_candidate(learn, out, note=note, **train), "scratch (adapters off)"
+    note(f"training on top of the current default adapter, {default.name}")
+    try:
+        return train_candidate(learn, out, note=note, init=default, **train), default.name
+    except AdapterMismatch as exc:
+        note(f"{default.name} does not fit the trainer ({exc}): training from scratch")
+    return train_candidate(learn, out, note=note, **train), f"scratch ({default.name} did not fit)"
 
 
 def learn_personal(
@@ -166,14 +201,16 @@ def learn_personal(
         raise LearnError("nothing to evaluate with: save a task with checks, or run more")
     note(learn.summary())
     opener = open_model or open_embedded(settings)
+    default = assemble.local_options(settings).adapter_for(embedded=True)
     with tempfile.TemporaryDirectory(prefix="deskhand-learn-") as tmp:
-        candidate = train_candidate(
+        candidate, trained_from = train_from_default(
             learn,
             Path(tmp) / "personal.gguf",
+            default,
+            note=note,
             steps=steps,
             batch=batch,
             on_step=on_step,
-            note=note,
         )
 
         def on_case(adapter: str, case: str, ok: bool) -> None:
@@ -186,7 +223,7 @@ def learn_personal(
             "batch": batch,
             "held_out_runs": learn.held_out_runs,
             "cases": [f"{c.family}:{c.name}" for c in learn.cases],
-            "trained_from": "scratch (the base model; the trainer cannot start from an adapter)",
+            "trained_from": trained_from,
             "prompt_style": learn.style,
         }
         return gate(personal_store(settings.data_dir), candidate, evaluate, provenance)

@@ -4,13 +4,16 @@ Reads the records `agent.learn.write_jsonl` exports (one model step a line: the 
 seen, ending with the assistant's reply, and the generator ``template``), holds out whole
 templates (``--held-out TEMPLATE``, else a seeded fraction of them: the held-out loss
 measures new kinds of task, not new seeds of known ones), trains (`models.train`) and
-writes a GGUF adapter that ``LlamaCppModel(lora_path=...)`` loads.
+writes a GGUF adapter that ``LlamaCppModel(lora_path=...)`` loads. ``--init ADAPTER``
+starts from that adapter's weights (the shipped one, a personal one) instead of fresh
+ones; it must have the trainer's LoRA shape and the data's prompt style.
 
 Needs the optional extra ``deskhand[train]`` (torch, transformers, peft, gguf); without
 it the command says so in one line and exits 2, before reading anything.
 
 Exit status: 0 when the adapter was written; 2 on bad input (missing extra, unreadable
-data, no training examples, a checkpoint from another run).
+data, no training examples, a checkpoint from another run, an ``--init`` adapter that
+does not fit).
 """
 
 from __future__ import annotations
@@ -94,6 +97,10 @@ def train_command(
         Path | None, typer.Option("--resume", help="Continue from the checkpoints in DIR.")
     ] = None,
     base: Annotated[Path | None, typer.Option(help="Base GGUF (default: embedded).")] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option("--init", help="Start from this adapter's weights (GGUF), not fresh ones."),
+    ] = None,
     max_tokens: Annotated[int, typer.Option(help="Longer examples are dropped.")] = 2048,
     eval_max: Annotated[int, typer.Option(help="Held-out examples scored (0: none).")] = 32,
     threads: Annotated[
@@ -117,12 +124,16 @@ def train_command(
     base_path = embedded_model_path(base)
     if base_path is None:
         fail(f"base model not found: {base or 'the embedded model is not installed'}")
+    if init is not None and not init.is_file():
+        fail(f"--init adapter not found: {init}")
     records = read_records(data)
     train_recs, held_recs, held_t = split(records, held_out or [], held_out_fraction, seed)
 
-    from models.train.examples import ChatExample  # the extra is there: now it may load
+    # the extra is there: now it may load
+    from models.train.adapter import AdapterMismatch
+    from models.train.examples import ChatExample
     from models.train.loop import TrainConfig, steps_for
-    from models.train.session import FitOptions
+    from models.train.session import FitOptions, check_init_style
 
     try:
         train_ex = [ChatExample.from_record(r) for r in train_recs]
@@ -135,16 +146,24 @@ def train_command(
     )
     checkpoints = resume or output.with_name(output.name + ".checkpoints")
     style = prompt_style(records)
+    if init is not None:
+        try:
+            check_init_style(init, style)
+        except AdapterMismatch as exc:
+            fail(f"cannot start from {init}: {exc}")
     options = FitOptions(
-        config, checkpoints, resume is not None, max_tokens, eval_max, prompt_style=style
+        config, checkpoints, resume is not None, max_tokens, eval_max, prompt_style=style, init=init
     )
-    out.print(f"held out: {', '.join(sorted(held_t)) or 'nothing'}; prompt: {style}", markup=False)
+    start = f"; from: {init.name}" if init is not None else ""
+    held = ", ".join(sorted(held_t)) or "nothing"
+    out.print(f"held out: {held}; prompt: {style}{start}", markup=False)
     _fit_with_progress(base_path, train_ex, held_ex, output, options)
 
 
 def _fit_with_progress(
     base: Path, train_ex: list[Any], held_ex: list[Any], output: Path, options: Any
 ) -> None:
+    from models.train.adapter import AdapterMismatch
     from models.train.loop import CheckpointMismatch, StepReport
     from models.train.session import fit
 
@@ -168,6 +187,8 @@ def _fit_with_progress(
             res = fit(base, train_ex, held_ex, output, options, on_step=on_step, on_note=out.print)
         except (CheckpointMismatch, FileNotFoundError) as exc:
             fail(f"cannot resume: {exc}")
+        except AdapterMismatch as exc:
+            fail(f"cannot start from {options.init}: {exc}")
     _report(res)
 
 

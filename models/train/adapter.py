@@ -12,6 +12,12 @@ reads it): the prompt style of its examples and the tool families they came from
 `stamp_families` sets the families of an adapter written before that key existed,
 copying everything else unchanged.
 
+`read_adapter_into` is the inverse of `write_adapter`: it loads such a file into the
+LoRA of a peft model, so training can start from an adapter (``deskhand train --init``)
+instead of fresh weights. It refuses (`AdapterMismatch`, one line) an adapter whose
+architecture, rank or adapted weights differ from the LoRA being trained, before it
+changes any weight.
+
 Invariants:
 - An adapter file appears or changes only whole: it is written under a temporary name and
   renamed over the target.
@@ -20,6 +26,9 @@ Invariants:
   llama.cpp's rotary embedding; transformers un-permutes them when it reads the GGUF, so
   the B matrices (output rows) of q and k are permuted back here, exactly as llama.cpp's
   converter does. An architecture whose row order we do not know is refused, not guessed.
+- Writing, reading and writing again gives the same bytes: reading undoes the permutation
+  exactly, and f16 -> f32 -> f16 is lossless. An adapter whose alpha differs from the
+  LoRA's has its B rescaled on reading, so that ``alpha / rank * B @ A`` is unchanged.
 """
 
 from __future__ import annotations
@@ -37,10 +46,22 @@ from models.adapter_meta import FAMILIES_KEY, PROMPT_STYLE_KEY, format_families
 #: Architectures whose q/k row permutation is known (llama.cpp's LlamaModel.permute).
 _PERMUTED_QK = {"llama"}
 _PEFT_PREFIX = "base_model.model."
+#: The keys `read_adapter_into` checks (only these are decoded).
+_READ_KEYS = {
+    gguf.Keys.General.TYPE,
+    gguf.Keys.General.ARCHITECTURE,
+    gguf.Keys.Adapter.TYPE,
+    gguf.Keys.Adapter.LORA_ALPHA,
+}
 
 
 class UnsupportedArchitecture(ValueError):
     """The base model's architecture is one this writer cannot lay out safely."""
+
+
+class AdapterMismatch(ValueError):
+    """An adapter that cannot start the LoRA being trained: another architecture, rank,
+    set of adapted weights or prompt style. The message is one line."""
 
 
 def base_architecture(base_gguf: Path) -> str:
@@ -53,6 +74,21 @@ def _permute(rows: npt.NDArray[Any], n_head: int) -> npt.NDArray[Any]:
     """llama.cpp's LlamaModel.permute on the output rows (HF order -> GGUF order)."""
     out, rest = rows.shape[0], rows.shape[1:]
     return rows.reshape(n_head, 2, out // n_head // 2, *rest).swapaxes(1, 2).reshape(rows.shape)
+
+
+def _unpermute(rows: npt.NDArray[Any], n_head: int) -> npt.NDArray[Any]:
+    """The inverse of `_permute` (GGUF order -> HF order)."""
+    out, rest = rows.shape[0], rows.shape[1:]
+    return rows.reshape(n_head, out // n_head // 2, 2, *rest).swapaxes(1, 2).reshape(rows.shape)
+
+
+def _qk_heads(hf: str, config: Any) -> int | None:
+    """The head count whose rows `_permute` reorders for weight `hf` (None: not q or k)."""
+    if hf.endswith("q_proj.weight"):
+        return int(config.num_attention_heads)
+    if hf.endswith("k_proj.weight"):
+        return int(config.num_key_value_heads)
+    return None
 
 
 def lora_pairs(model: Any) -> list[tuple[str, Any, Any]]:
@@ -84,7 +120,6 @@ def write_adapter(
     if arch not in _PERMUTED_QK:
         raise UnsupportedArchitecture(f"cannot write a LoRA for architecture {arch!r}")
     config = model.config
-    n_head, n_kv = int(config.num_attention_heads), int(config.num_key_value_heads)
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, int(config.num_hidden_layers))
     dtype = np.float16 if f16 else np.float32
     tmp = out.with_name(out.name + ".part")
@@ -102,10 +137,9 @@ def write_adapter(
             raise UnsupportedArchitecture(f"no GGUF name for {hf}")
         a_np = a.detach().float().cpu().numpy()
         b_np = b.detach().float().cpu().numpy()
-        if hf.endswith("q_proj.weight"):
-            b_np = _permute(b_np, n_head)
-        elif hf.endswith("k_proj.weight"):
-            b_np = _permute(b_np, n_kv)
+        heads = _qk_heads(hf, config)
+        if heads is not None:
+            b_np = _permute(b_np, heads)
         writer.add_tensor(target + ".lora_a", np.ascontiguousarray(a_np, dtype=dtype))
         writer.add_tensor(target + ".lora_b", np.ascontiguousarray(b_np, dtype=dtype))
         count += 2
@@ -115,6 +149,79 @@ def write_adapter(
     writer.close()
     tmp.replace(out)
     return count
+
+
+def read_adapter_into(model: Any, adapter: Path, base_gguf: Path, *, alpha: float) -> int:
+    """Load the GGUF LoRA `adapter` (as `write_adapter` writes it) into the LoRA of peft
+    `model` (trained on `base_gguf`, LoRA alpha `alpha`); the tensor count.
+    `AdapterMismatch` when it does not fit, before any weight changes."""
+    try:
+        reader = gguf.GGUFReader(str(adapter))
+    except ValueError as exc:
+        raise AdapterMismatch(f"{adapter.name} is not a GGUF file ({exc})") from None
+    fields = {f.name: f.contents() for f in reader.fields.values() if f.name in _READ_KEYS}
+    kind = fields.get(gguf.Keys.Adapter.TYPE)
+    if fields.get(gguf.Keys.General.TYPE) != gguf.GGUFType.ADAPTER or kind != "lora":
+        raise AdapterMismatch(f"{adapter.name} is not a LoRA adapter")
+    arch, want = fields.get(gguf.Keys.General.ARCHITECTURE), base_architecture(base_gguf)
+    if arch != want:
+        raise AdapterMismatch(f"{adapter.name} is for architecture {arch!r}, the base is {want!r}")
+    if want not in _PERMUTED_QK:
+        raise UnsupportedArchitecture(f"cannot read a LoRA for architecture {want!r}")
+    plain = (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F32)
+    quantised = sorted(t.name for t in reader.tensors if t.tensor_type not in plain)
+    if quantised:
+        raise AdapterMismatch(f"{adapter.name}: {quantised[0]} is quantised (f16/f32 only)")
+    config = model.config
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, int(config.num_hidden_layers))
+    targets: dict[str, tuple[str, Any, Any]] = {}
+    for hf, a, b in lora_pairs(model):
+        target = names.get_name(hf, try_suffixes=(".weight",))
+        if target is None:
+            raise UnsupportedArchitecture(f"no GGUF name for {hf}")
+        targets[target] = (hf, a, b)
+    tensors = {t.name: np.asarray(t.data) for t in reader.tensors}
+    _check_layout(adapter.name, tensors, {k: (a, b) for k, (_, a, b) in targets.items()})
+    rank = next(iter(targets.values()))[1].shape[0]
+    # llama.cpp scales by alpha / rank, and by 1 when the alpha is missing or 0
+    scale = float(fields.get(gguf.Keys.Adapter.LORA_ALPHA) or rank) / float(alpha)
+    for target, (hf, a, b) in targets.items():
+        b_np = tensors[f"{target}.lora_b"].astype(np.float32)
+        heads = _qk_heads(hf, config)
+        if heads is not None:
+            b_np = _unpermute(b_np, heads)
+        _assign(a, tensors[f"{target}.lora_a"].astype(np.float32))
+        _assign(b, b_np * np.float32(scale) if scale != 1.0 else b_np)
+    return 2 * len(targets)
+
+
+def _check_layout(name: str, tensors: dict[str, npt.NDArray[Any]], lora: dict[str, Any]) -> None:
+    """`AdapterMismatch` unless `tensors` are exactly the A and B of `lora` (GGUF weight
+    name -> (A, B)), shape for shape."""
+    rank = next(iter(lora.values()))[0].shape[0]
+    ranks = {int(v.shape[0]) for k, v in tensors.items() if k.endswith(".lora_a")}
+    if ranks != {int(rank)}:
+        shown = ",".join(str(r) for r in sorted(ranks)) or "none"
+        raise AdapterMismatch(f"{name} has LoRA rank {shown}, the trainer's LoRA has {rank}")
+    want = {f"{t}.lora_{ab}" for t in lora for ab in "ab"}
+    if set(tensors) != want:
+        missing, extra = sorted(want - set(tensors)), sorted(set(tensors) - want)
+        first = (missing or extra)[0]
+        raise AdapterMismatch(
+            f"{name} adapts other weights than the trainer's LoRA ({len(missing)} missing, "
+            f"{len(extra)} extra, first {first})"
+        )
+    for target, (a, b) in lora.items():
+        for suffix, param in (("lora_a", a), ("lora_b", b)):
+            have, need = tuple(tensors[f"{target}.{suffix}"].shape), tuple(param.shape)
+            if have != need:
+                raise AdapterMismatch(f"{name}: {target}.{suffix} is {have}, the LoRA's is {need}")
+
+
+def _assign(param: Any, values: npt.NDArray[Any]) -> None:
+    """Copy `values` into the torch parameter `param`, keeping its dtype and device
+    (through the tensor's own methods: this module does not import torch)."""
+    param.data.copy_(param.data.new_tensor(values))
 
 
 def stamp_families(adapter: Path, families: Iterable[str]) -> str:

@@ -14,7 +14,8 @@ Invariants:
 - A checkpoint (``state.pt`` in the checkpoint folder) holds the LoRA weights, the
   optimizer state, the step and what the run was started with; it is written to a
   temporary name and renamed, so a crash leaves the previous one whole. Resuming with a
-  different data set or settings is refused (`CheckpointMismatch`), not silently mixed.
+  different data set, settings or starting adapter is refused (`CheckpointMismatch`),
+  not silently mixed.
 - Progress goes out through a callback (`on_step`); nothing here prints.
 """
 
@@ -140,12 +141,13 @@ def _trainable(model: Any) -> list[Any]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def _fingerprint(config: TrainConfig, data: str) -> dict[str, Any]:
+def _fingerprint(config: TrainConfig, data: str, init: str) -> dict[str, Any]:
     keep = asdict(config)
     keep.pop("steps")  # a resumed run may go further than the first one planned
     keep.pop("checkpoint_every")
     keep.pop("threads")  # how fast, not what: a run may resume with other threads
-    return {"config": keep, "data": data}
+    # no "init" key for a fresh start, so checkpoints made before --init existed still fit
+    return {"config": keep, "data": data, **({"init": init} if init else {})}
 
 
 def save_checkpoint(folder: Path, model: Any, optim: Any, step: int, meta: dict[str, Any]) -> None:
@@ -176,15 +178,18 @@ def train(
     device: str,
     checkpoints: Path,
     resume: bool = False,
+    init: str = "",
     on_step: Callable[[StepReport], None] | None = None,
 ) -> TrainResult:
-    """Train the LoRA of peft `model` on `examples` for `config.steps` steps."""
+    """Train the LoRA of peft `model` on `examples` for `config.steps` steps. `init`
+    identifies the adapter the LoRA started from ("" for fresh weights): a checkpoint
+    resumes only a run that started from the same one."""
     if not examples:
         raise ValueError("no training examples")
     torch.manual_seed(config.seed)
     configure_threads(device, config.threads)
     optim = torch.optim.AdamW(_trainable(model), lr=config.lr, weight_decay=0.0)
-    meta = _fingerprint(config, data_digest(examples))
+    meta = _fingerprint(config, data_digest(examples), init)
     start = load_checkpoint(checkpoints, model, optim, meta) if resume else 0
     result = TrainResult(steps=start)
     began = time.perf_counter()

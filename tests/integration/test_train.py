@@ -149,3 +149,115 @@ def test_training_data_of_two_prompt_styles_is_refused(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "mixes prompt styles" in result.output
     assert not (tmp_path / "x.gguf").exists()
+
+
+def _copy_adapter(src: Path, dst: Path, *, rank: int | None = None, style: str = "compact") -> Path:
+    """`src`'s tensors (cut to `rank` when given) in a new adapter file `dst`."""
+    import gguf
+
+    writer = gguf.GGUFWriter(str(dst), arch="llama")
+    writer.add_type(gguf.GGUFType.ADAPTER)
+    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, 32.0)
+    writer.add_string("deskhand.prompt_style", style)
+    for t in gguf.GGUFReader(str(src)).tensors:
+        data = np.asarray(t.data)
+        if rank is not None:
+            data = data[:rank] if t.name.endswith(".lora_a") else data[:, :rank]
+        writer.add_tensor(t.name, np.ascontiguousarray(data))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return dst
+
+
+def _tensors(path: Path) -> dict[str, bytes]:
+    import gguf
+
+    return {t.name: np.asarray(t.data).tobytes() for t in gguf.GGUFReader(str(path)).tensors}
+
+
+def _values(path: Path) -> dict[str, Any]:
+    import gguf
+
+    return {t.name: np.asarray(t.data).copy() for t in gguf.GGUFReader(str(path)).tensors}
+
+
+def test_reading_an_adapter_and_writing_it_again_gives_the_same_bytes(
+    tmp_path: Path, embedded_gguf: Path
+) -> None:
+    from models.adapter_meta import shipped_adapter
+    from models.train.adapter import read_adapter_into, write_adapter
+    from models.train.base import LoraShape, load_base, with_lora
+
+    shipped = shipped_adapter()
+    assert shipped is not None
+    model = with_lora(load_base(embedded_gguf, "cpu"), LoraShape())
+    assert read_adapter_into(model, shipped, embedded_gguf, alpha=32.0) == 420
+    again = tmp_path / "again.gguf"
+    write_adapter(model, embedded_gguf, again, alpha=32.0, prompt_style="compact")
+    assert _tensors(again) == _tensors(shipped)  # q/k rows un-permuted and permuted back
+    assert again.read_bytes() == shipped.read_bytes()  # the metadata too (no families key)
+
+
+def test_init_with_learning_rate_zero_writes_the_init_back(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "same.gguf"
+    args = ["train", "--data", str(trained["data"]), "-o", str(out), "--init"]
+    result = CliRunner().invoke(
+        cli, [*args, str(trained["adapter"]), *_FAST[:4], "--lr", "0", "--eval-max", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "from: adapter.gguf" in result.output
+    assert "starting from the weights of adapter.gguf" in result.output
+    # equal values, not bytes: an optimizer step of size 0 may turn a -0.0 into +0.0
+    got, init = _values(out), _values(trained["adapter"])
+    assert list(got) == list(init) and all(np.array_equal(got[k], init[k]) for k in init)
+    assert string_metadata(out) == string_metadata(trained["adapter"])
+
+
+def test_an_init_adapter_of_another_shape_or_prompt_is_refused_in_one_line(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    rank8 = _copy_adapter(trained["adapter"], tmp_path / "rank8.gguf", rank=8)
+    out = tmp_path / "x.gguf"
+    args = ["train", "--data", str(trained["data"]), "-o", str(out), *_FAST, "--eval-max", "0"]
+    result = CliRunner().invoke(cli, [*args, "--init", str(rank8)])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("deskhand:")]
+    assert errors == [
+        f"deskhand: cannot start from {rank8}: rank8.gguf has LoRA rank 8, the trainer's "
+        "LoRA has 16"
+    ]
+    assert not out.exists()
+    full = _copy_adapter(trained["adapter"], tmp_path / "full.gguf", style="full")
+    result = CliRunner().invoke(cli, [*args, "--init", str(full)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"deskhand: cannot start from {full}: full.gguf was trained on the full prompt, "
+        "the data uses the compact prompt"
+    )
+    assert not out.exists()
+
+
+def test_learn_trains_on_top_of_the_default_adapter_when_it_fits(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    from app.learn_personal import LearnPlan, train_from_default
+
+    learn = LearnPlan(trained["records"][:2], [], [], "compact")
+    notes: list[str] = []
+    kwargs: dict[str, Any] = {"note": notes.append, "steps": 1, "batch": 1, "on_step": None}
+    out, start = train_from_default(learn, tmp_path / "a.gguf", trained["adapter"], **kwargs)
+    assert start == "adapter.gguf" and out.is_file()
+    assert "training on top of the current default adapter, adapter.gguf" in notes
+    assert _tensors(out) != _tensors(trained["adapter"])  # it trained (lr 1e-3, one step)
+
+    notes.clear()
+    rank8 = _copy_adapter(trained["adapter"], tmp_path / "rank8.gguf", rank=8)
+    out, start = train_from_default(learn, tmp_path / "b.gguf", rank8, **kwargs)
+    assert start == "scratch (rank8.gguf did not fit)" and out.is_file()
+    assert any(n.startswith("rank8.gguf does not fit the trainer (") for n in notes), notes
+    assert not any(n.startswith("starting from the weights") for n in notes)
