@@ -113,6 +113,10 @@ def train_command(
             help="Backpropagate through the prompt too (exact); --no-prompt-grad: reply only, faster.",
         ),
     ] = True,
+    tool_weight: Annotated[
+        float,
+        typer.Option(help="Loss weight of the reply's tool-name tokens (1: plain mean)."),
+    ] = 1.0,
 ) -> None:
     """Train a LoRA adapter for the local model on chat JSONL (needs deskhand[train])."""
     missing = missing_modules()
@@ -142,7 +146,14 @@ def train_command(
         fail(f"bad training record: {exc}")
     n_steps = steps or steps_for(epochs, len(train_ex), batch)
     config = TrainConfig(
-        n_steps, batch, lr, seed, checkpoint_every, threads=threads, prompt_grad=prompt_grad
+        n_steps,
+        batch,
+        lr,
+        seed,
+        checkpoint_every,
+        threads=threads,
+        prompt_grad=prompt_grad,
+        tool_weight=tool_weight,
     )
     checkpoints = resume or output.with_name(output.name + ".checkpoints")
     style = prompt_style(records)

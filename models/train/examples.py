@@ -13,10 +13,17 @@ Invariants:
   special-token parsing), so training and run time see the same tokens.
 - An example longer than ``max_tokens`` is dropped, never truncated: a cut prompt would
   teach replies to questions never asked.
+- ``weights`` is empty (every learned token counts once) or has one weight per token;
+  with ``tool_weight`` the tokens of the reply's tool name weigh that much. The tool is
+  the reply's one real decision (the arguments are mostly copied from the goal, the rest
+  is JSON), yet it is one or two of ~40 learned tokens: measured on the mixed curriculum,
+  an adapter at training loss 0.1 still chose the right first tool for only 9 of 16 of
+  its own training examples.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,10 +50,16 @@ class ChatExample:
         return cls(seen, str(msgs[-1]["content"]), str(record.get("template", "")))
 
 
+#: Where a reply names its tool (agent.decoding's JSON form: ``{"tool": "files.move", ...``).
+_TOOL = re.compile(r'"tool"\s*:\s*"([^"]+)"')
+
+
 @dataclass(frozen=True, slots=True)
 class Encoded:
     input_ids: tuple[int, ...]
     labels: tuple[int, ...]
+    #: Per-token loss weights (empty: all 1); see the module docstring.
+    weights: tuple[float, ...] = ()
 
     @property
     def learned(self) -> int:
@@ -67,24 +80,34 @@ def prompt_ids(tokenizer: Any, messages: Sequence[tuple[str, str]]) -> list[int]
     return list(tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
-def encode(tokenizer: Any, example: ChatExample, max_tokens: int) -> Encoded | None:
-    """The example's ids and labels, or None when it is longer than `max_tokens`."""
+def encode(
+    tokenizer: Any, example: ChatExample, max_tokens: int, tool_weight: float = 1.0
+) -> Encoded | None:
+    """The example's ids and labels, or None when it is longer than `max_tokens`; with a
+    `tool_weight` other than 1, the tokens of the reply's tool name weigh that much."""
     prompt = prompt_ids(tokenizer, example.messages)
-    reply = list(tokenizer(example.reply, add_special_tokens=False)["input_ids"])
+    piece = tokenizer(example.reply, add_special_tokens=False, return_offsets_mapping=True)
+    reply = list(piece["input_ids"])
     reply.append(end_of_turn_id(tokenizer))
     if len(prompt) + len(reply) > max_tokens:
         return None
-    return Encoded(tuple(prompt + reply), tuple([IGNORE] * len(prompt) + reply))
+    weights: tuple[float, ...] = ()
+    found = _TOOL.search(example.reply)
+    if tool_weight != 1.0 and found is not None:
+        start, end = found.span(1)
+        per = [tool_weight if a < end and b > start else 1.0 for a, b in piece["offset_mapping"]]
+        weights = tuple([0.0] * len(prompt) + per + [1.0])
+    return Encoded(tuple(prompt + reply), tuple([IGNORE] * len(prompt) + reply), weights)
 
 
 def encode_all(
-    tokenizer: Any, examples: Iterable[ChatExample], max_tokens: int
+    tokenizer: Any, examples: Iterable[ChatExample], max_tokens: int, tool_weight: float = 1.0
 ) -> tuple[list[Encoded], int]:
     """The encoded examples that fit, and how many were dropped for length."""
     out: list[Encoded] = []
     dropped = 0
     for ex in examples:
-        enc = encode(tokenizer, ex, max_tokens)
+        enc = encode(tokenizer, ex, max_tokens, tool_weight)
         if enc is None:
             dropped += 1
         else:

@@ -56,6 +56,9 @@ class TrainConfig:
     #: False: gradients flow through the reply's tokens only (`reply_loss`), about twice
     #: as fast on deskhand's examples (the prompt is most of each); True: the exact loss.
     prompt_grad: bool = True
+    #: Loss weight of the tokens that name the reply's tool (models.train.examples);
+    #: 1: the plain mean over the reply's tokens.
+    tool_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +100,29 @@ def configure_threads(device: str, threads: int | None = None) -> None:
 def data_digest(examples: Sequence[Encoded]) -> str:
     h = hashlib.sha256()
     for ex in examples:
-        h.update(json.dumps([ex.input_ids, ex.labels]).encode())
+        h.update(
+            json.dumps([ex.input_ids, ex.labels, *([ex.weights] if ex.weights else [])]).encode()
+        )
     return h.hexdigest()[:16]
 
 
 def example_loss(model: Any, ex: Encoded, device: str) -> Any:
     ids = torch.tensor([ex.input_ids], device=device)
     labels = torch.tensor([ex.labels], device=device)
-    return model(input_ids=ids, labels=labels).loss
+    if not ex.weights:
+        return model(input_ids=ids, labels=labels).loss
+    return _weighted(model(input_ids=ids).logits, ex.labels, ex.weights, device)
+
+
+def _weighted(logits: Any, labels: Sequence[int], weights: Sequence[float], device: str) -> Any:
+    """The weighted mean cross-entropy of the next-token predictions `logits` (1, n, vocab)
+    for `labels` (n, shifted here as the model's own loss shifts them)."""
+    target = torch.tensor(labels[1:], device=device)
+    weight = torch.tensor(weights[1:], device=device) * (target != IGNORE)
+    each = torch.nn.functional.cross_entropy(
+        logits[0, :-1].float(), target, ignore_index=IGNORE, reduction="none"
+    )
+    return (each * weight).sum() / weight.sum().clamp(min=1e-8)
 
 
 def reply_loss(model: Any, ex: Encoded, device: str) -> Any:
@@ -122,6 +140,9 @@ def reply_loss(model: Any, ex: Encoded, device: str) -> Any:
     ids = torch.tensor([ex.input_ids], device=device)
     with torch.no_grad():
         cache = model(input_ids=ids[:, :split], use_cache=True).past_key_values
+    if ex.weights:
+        logits = model(input_ids=ids[:, split:], past_key_values=cache).logits
+        return _weighted(logits, ex.labels[split:], ex.weights[split:], device)
     labels = torch.tensor([ex.labels[split:]], device=device)
     return model(input_ids=ids[:, split:], past_key_values=cache, labels=labels).loss
 

@@ -79,7 +79,8 @@ def fit(
     device = pick_device()
     note(f"loading {base.name} into transformers on {device}")
     tokenizer = load_tokenizer(base)
-    encoded, dropped = encode_all(tokenizer, examples, options.max_tokens)
+    weight = options.config.tool_weight
+    encoded, dropped = encode_all(tokenizer, examples, options.max_tokens, weight)
     scored, _ = encode_all(tokenizer, held_out[: options.eval_max], options.max_tokens)
     note(
         f"{len(encoded)} training examples ({dropped} longer than {options.max_tokens} "
