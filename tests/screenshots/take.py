@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,10 @@ def save(widget: Any, name: str) -> None:
     sys.stdout.write(f"wrote {DOCS / name}\n")
 
 
-def main() -> None:
+def on_own_xvfb(shoot: Callable[[], None]) -> None:
+    """Run `shoot` on an Xvfb of its own with a fresh deskhand home, then end the process
+    (os._exit, before Qt could notice its X server going; the server ends with its last
+    client, -terminate). Every screenshot script's main."""
     from xserver import xvfb
 
     with xvfb("1280x800x24", "-terminate") as server:
@@ -68,7 +72,11 @@ def main() -> None:
         os.environ["DESKHAND_HOME"] = tempfile.mkdtemp(prefix="deskhand-shots-")
         shoot()
         sys.stdout.flush()
-        os._exit(0)  # the server ends with its last client (-terminate)
+        os._exit(0)
+
+
+def main() -> None:
+    on_own_xvfb(shoot)
 
 
 def shoot() -> None:

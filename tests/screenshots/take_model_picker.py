@@ -10,27 +10,18 @@ hardware is this machine's, so the recommendation is what this machine gets.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the project, tests/xserver.py, hf_server.py
 
-from take import save, wait  # noqa: E402
+from take import on_own_xvfb, save, wait  # noqa: E402
 
 
 def main() -> None:
-    from xserver import xvfb
-
-    with xvfb("1280x800x24", "-terminate") as server:
-        os.environ.update(DISPLAY=server.display, QT_QPA_PLATFORM="xcb", XDG_SESSION_TYPE="x11")
-        os.environ["DESKHAND_HOME"] = tempfile.mkdtemp(prefix="deskhand-shots-")
-        shoot()
-        sys.stdout.flush()
-        os._exit(0)  # the server ends with its last client (-terminate)
+    on_own_xvfb(shoot)
 
 
 def shoot() -> None:

@@ -19,9 +19,7 @@ given are the real app's and the real engine's.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,21 +32,14 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the project, and tests/xserver.py
 
-from take import save, wait  # noqa: E402
+from take import on_own_xvfb, save, wait  # noqa: E402
 
 PAST = "The document inbox/ideas.txt can go: would you delete it"
 NEW = "The file 'budget.json' can go: would you delete it"
 
 
 def main() -> None:
-    from xserver import xvfb
-
-    with xvfb("1280x800x24", "-terminate") as server:
-        os.environ.update(DISPLAY=server.display, QT_QPA_PLATFORM="xcb", XDG_SESSION_TYPE="x11")
-        os.environ["DESKHAND_HOME"] = tempfile.mkdtemp(prefix="deskhand-shots-")
-        shoot()
-        sys.stdout.flush()
-        os._exit(0)  # the server ends with its last client (-terminate)
+    on_own_xvfb(shoot)
 
 
 def act(thought: str, tool: str, **args: Any) -> dict[str, Any]:
