@@ -71,7 +71,23 @@ def test_the_shell_is_offered_only_with_a_grant_and_never_runs_a_chained_command
     assert granted.returncode in (0, 1), granted.stderr
     assert "shell.run" in first_event(granted.stdout)["tools"]
     assert "Traceback" not in granted.stderr
-    assert not (ws / "marker").exists()
+    events = [json.loads(line) for line in granted.stdout.splitlines() if line.startswith("{")]
+    proposed = {e["step"]: e for e in events if e["event"] == "ActionProposed"}
+    done = [e for e in events if e["event"] == "ActionFinished" and e["result"]["ok"]]
+    chained = [
+        e
+        for e in done
+        if e["tool"] == "shell.run" and "touch" in json.dumps(proposed[e["step"]]["args"])
+    ]
+    assert not chained  # the shell never ran the chained part
+    # --yes approves file actions too: a tuned model may make the file with files.write,
+    # which is the user's approved action, not the shell's
+    writes = [
+        e
+        for e in done
+        if e["tool"] == "files.write" and e["result"]["data"].get("path") == "marker"
+    ]
+    assert not (ws / "marker").exists() or writes
 
 
 def test_gui_flag_refuses_without_a_display_and_offers_the_gui_tool_with_one(
