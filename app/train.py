@@ -115,7 +115,7 @@ def train_command(
     ] = True,
     tool_weight: Annotated[
         float,
-        typer.Option(help="Loss weight of the reply's tool-name tokens (1: plain mean)."),
+        typer.Option(min=0.0, help="Loss weight of the reply's tool-name tokens (1: plain mean)."),
     ] = 1.0,
 ) -> None:
     """Train a LoRA adapter for the local model on chat JSONL (needs deskhand[train])."""

@@ -86,14 +86,15 @@ def encode(
     """The example's ids and labels, or None when it is longer than `max_tokens`; with a
     `tool_weight` other than 1, the tokens of the reply's tool name weigh that much."""
     prompt = prompt_ids(tokenizer, example.messages)
-    piece = tokenizer(example.reply, add_special_tokens=False, return_offsets_mapping=True)
+    found = _TOOL.search(example.reply) if tool_weight != 1.0 else None
+    # offsets only when weighing: a slow (non-Rust) tokenizer has none
+    piece = tokenizer(example.reply, add_special_tokens=False, return_offsets_mapping=bool(found))
     reply = list(piece["input_ids"])
     reply.append(end_of_turn_id(tokenizer))
     if len(prompt) + len(reply) > max_tokens:
         return None
     weights: tuple[float, ...] = ()
-    found = _TOOL.search(example.reply)
-    if tool_weight != 1.0 and found is not None:
+    if found is not None:
         start, end = found.span(1)
         per = [tool_weight if a < end and b > start else 1.0 for a, b in piece["offset_mapping"]]
         weights = tuple([0.0] * len(prompt) + per + [1.0])
