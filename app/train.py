@@ -84,7 +84,15 @@ def train_command(
     ] = None,
     epochs: Annotated[float, typer.Option(help="Passes over the training set.")] = 1.0,
     batch: Annotated[int, typer.Option(help="Examples per optimizer step.")] = 8,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 5e-4,
+    lr: Annotated[
+        float, typer.Option(help="Learning rate (the first step's, with --lr-end).")
+    ] = 5e-4,
+    lr_end: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, help="Cosine decay from --lr to this by the last step (default: constant)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, the order and torch.")] = 0,
     held_out: Annotated[
         list[str] | None, typer.Option("--held-out", help="Template to hold out (repeatable).")
@@ -154,6 +162,7 @@ def train_command(
         threads=threads,
         prompt_grad=prompt_grad,
         tool_weight=tool_weight,
+        lr_end=lr_end,
     )
     checkpoints = resume or output.with_name(output.name + ".checkpoints")
     style = prompt_style(records)

@@ -16,6 +16,8 @@ Invariants:
   temporary name and renamed, so a crash leaves the previous one whole. Resuming with a
   different data set, settings or starting adapter is refused (`CheckpointMismatch`),
   not silently mixed.
+- The rate of step ``s`` is `schedule.lr_at` of (s, steps): with ``lr_end`` set, the
+  planned number of steps is part of what a checkpoint must match (it shapes the curve).
 - Progress goes out through a callback (`on_step`); nothing here prints.
 """
 
@@ -35,6 +37,7 @@ import torch
 
 from models.threads import usable_cores
 from models.train.examples import IGNORE, Encoded
+from models.train.schedule import lr_at
 
 CHECKPOINT = "state.pt"
 
@@ -59,6 +62,8 @@ class TrainConfig:
     #: Loss weight of the tokens that name the reply's tool (models.train.examples);
     #: 1: the plain mean over the reply's tokens.
     tool_weight: float = 1.0
+    #: None: `lr` throughout; else a cosine from `lr` to this over `steps` (schedule.py).
+    lr_end: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +169,9 @@ def _trainable(model: Any) -> list[Any]:
 
 def _fingerprint(config: TrainConfig, data: str, init: str) -> dict[str, Any]:
     keep = asdict(config)
-    keep.pop("steps")  # a resumed run may go further than the first one planned
+    if config.lr_end is None:
+        keep.pop("lr_end")  # constant rate: checkpoints made before the schedule still fit
+        keep.pop("steps")  # a resumed run may go further than the first one planned
     keep.pop("checkpoint_every")
     keep.pop("threads")  # how fast, not what: a run may resume with other threads
     # no "init" key for a fresh start, so checkpoints made before --init existed still fit
@@ -237,6 +244,8 @@ def _one_step(
     model: Any, optim: Any, examples: Sequence[Encoded], config: TrainConfig, step: int, device: str
 ) -> float:
     optim.zero_grad(set_to_none=True)
+    for group in optim.param_groups:
+        group["lr"] = lr_at(step, config.steps, config.lr, config.lr_end)
     total = 0.0
     loss_of = example_loss if config.prompt_grad else reply_loss
     for index in step_examples(config.seed, len(examples), step, config.batch):
