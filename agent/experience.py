@@ -58,7 +58,11 @@ _SAME = {
     "make": "create", "add": "create", "new": "create", "set": "create", "directory": "folder",
     "document": "file", "remove": "delete", "erase": "delete", "trash": "delete",
     "duplicate": "copy", "put": "move", "called": "named", "name": "named",
+    "rid": "delete", "discard": "delete", "relocate": "move", "transfer": "move",
 }  # fmt: skip
+#: How much sharing the same names (files, folders, quoted text, numbers) adds: a run on
+#: the very files this goal names is the user's same task, however it was worded.
+NAME_WEIGHT = 0.4
 #: A quoted name ('my notes.txt', "old stuff", `x`): a name, whatever words it holds.
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
 
@@ -68,6 +72,15 @@ Example = dict[str, Any]
 def _words(text: str) -> set[str]:
     words = re.findall(r"[a-z0-9]+", text.lower())
     return {_SAME.get(w, w) for w in words if w not in _STOPWORDS}
+
+
+def _names(text: str) -> set[str]:
+    """What `text` names: quoted text, and words with a dot, slash, underscore or digit
+    (file names, paths, numbers), lower-cased, without the punctuation around them."""
+    quoted = {q[1:-1].strip().lower() for q in _QUOTED.findall(text)}
+    bare = _QUOTED.sub(" ", text).split()
+    words = (t.rstrip(".,;:!?)").lstrip("(").lower() for t in bare)
+    return {n for n in quoted | {w for w in words if re.search(r"[./\\_\d]", w)} if n}
 
 
 def _host(url: str | None) -> str:
@@ -88,10 +101,12 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 def similarity(goal: str, row: Mapping[str, Any], workspace: str, start_url: str | None) -> float:
     """How much a past run (a journal row) is like this one: the share of words in common
     (Jaccard), weighted to the words that say what kind of task it is rather than the
-    names it is done to, plus a little for the same start site and the same workspace."""
+    names it is done to; more when it named the same things (the same task asked in
+    other words); plus a little for the same start site and the same workspace."""
     theirs = str(row.get("goal") or "")
     score = 0.75 * _jaccard(_plain(goal), _plain(theirs))
     score += 0.25 * _jaccard(_words(goal), _words(theirs))
+    score += NAME_WEIGHT * _jaccard(_names(goal), _names(theirs))
     if score < MIN_OVERLAP:
         return 0.0
     if start_url and _host(start_url) == _host(row.get("start_url")):

@@ -13,18 +13,27 @@ Invariants:
   state of the ``Random`` passed in.
 - Values are inserted verbatim and never expanded again, so a file name with braces or
   spaces stays what the fixture holds.
+- `reworded(seed)`: inside it, `fill` picks its words with a ``Random(seed)`` of its own
+  and draws nothing from the sample's generator, so the names, values and fixture a
+  generator draws are the same for every `seed` and only the wording changes (the same
+  task asked again in other words: tests/benchmarks/learning.py). Outside it, nothing
+  changes: the curriculum's data stay byte-identical.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 PhraseTable = Mapping[str, Sequence[str]]
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _MAX_DEPTH = 8
+#: Set by `reworded`: the generator `fill` picks words with instead of the sample's.
+_WORDING: ContextVar[random.Random | None] = ContextVar("wording", default=None)
 
 #: Slots every family may use: politeness, hedges, and harmless distractor sentences.
 COMMON: PhraseTable = {
@@ -53,6 +62,7 @@ def fill(
     values: Mapping[str, str] | None = None,
 ) -> str:
     """`pattern` with every ``{slot}`` filled; see the module docstring."""
+    rng = _WORDING.get() or rng
     given = dict(values or {})
     merged: dict[str, Sequence[str]] = {**COMMON, **table}
     # Values stand in as markers while the text is tidied, so a name like "../a.txt" or
@@ -62,6 +72,16 @@ def fill(
     for slot, marker in markers.items():
         text = text.replace(marker, given[slot])
     return text
+
+
+@contextmanager
+def reworded(seed: int) -> Iterator[None]:
+    """Goals made inside say the same task in the words of `seed` (module docstring)."""
+    token = _WORDING.set(random.Random(f"wording/{seed}"))
+    try:
+        yield
+    finally:
+        _WORDING.reset(token)
 
 
 def _expand(

@@ -24,6 +24,7 @@ from agent.learn import (
     files_multi,
     gui,
 )
+from agent.learn.phrases import reworded
 from agent.learn.sample import Generator, Sample
 
 FAMILIES: dict[str, tuple[Generator, ...]] = {
@@ -65,9 +66,14 @@ def sample_seed(seed: int, template: str, index: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def make(generator: Generator, seed: int) -> Sample:
-    """The sample `generator` makes for `seed` (a sample's own seed)."""
-    return generator.make(random.Random(seed), seed)
+def make(generator: Generator, seed: int, wording: int | None = None) -> Sample:
+    """The sample `generator` makes for `seed` (a sample's own seed); with `wording`, the
+    task of `seed` asked in the words of `wording` (phrases.reworded), its names,
+    fixture and gold actions the same for every `wording`."""
+    if wording is None:
+        return generator.make(random.Random(seed), seed)
+    with reworded(wording):
+        return generator.make(random.Random(seed), seed)
 
 
 def generate(n: int, seed: int, families: Collection[str] | None = None) -> Iterator[Sample]:

@@ -2,12 +2,20 @@
 
     .venv/bin/python tests/benchmarks/learning.py [--k 3] [--templates N | --template ID ...]
                                                   [--model NAME|PATH] [--max-steps 6]
+                                                  [--vary wording|task]
 
 Task families: the generated file tasks of the curriculum (agent/learn/); MiniWoB++ is
 never used. For each template, first ``--demos`` runs played by the curriculum's teacher
 (the gold actions: a run of this kind that went well yesterday, rated good), then K runs
-by the model with new wording and new names (new seeds), one after another, in two fresh
-data folders:
+by the model, one after another, in two fresh data folders. What the K runs ask:
+
+- ``--vary wording`` (the default; the issue's "each run K times with new wording"): the
+  same task as the demo (the same names, files and answer) asked in other words each time
+  (agent/learn/phrases.py `reworded`): the user who asks again for what worked yesterday;
+- ``--vary task``: a new task of the same kind each time (new names and values too), so a
+  past run helps only if the model carries its pattern over, not its names.
+
+The two conditions:
 
 - base: memory off (``deskhand run --no-memory``);
 - retrieval: memory on; a run that finished with its end state right is rated good, as
@@ -19,8 +27,8 @@ is reported apart). Per run the table shows ``ok``/``--`` (end state), ``f``/``-
 
 - learned (with ``--learn``): ``deskhand learn`` (`app.learn_personal.learn_personal`,
   ``--learn-steps`` steps) on the retrieval condition's data folder; then K runs of every
-  template, memory on, worded anew (``--seed`` + 1, so no run it was trained on comes
-  back), with the adapter the gate left as the default (the new one if accepted, else
+  template, memory on, asked anew (other wordings; with ``--vary task`` also ``--seed`` + 1,
+  so no task it was trained on comes back), with the adapter the gate left as the default (the new one if accepted, else
   the one before). Without ``--learn``: learned=n/a.
 
 Every run goes through the one goal-run preparation ``deskhand run GOAL`` uses, with the
@@ -108,11 +116,35 @@ def demonstrate(sample: Sample, home: Path, n: int, max_steps: int) -> Outcome:
     )
 
 
+@dataclass(frozen=True)
+class Asking:
+    """Which sample the i-th request of a template is (see ``--vary`` above)."""
+
+    vary: str
+    seed: int
+    #: The learned condition asks in round 1: other wordings (and tasks, with "task").
+    round: int = 0
+
+    def sample(self, gen: Generator, i: int) -> Sample:
+        if self.vary == "task":
+            return make(gen, sample_seed(self.seed + self.round, gen.template, i))
+        task = sample_seed(self.seed, gen.template, 0)
+        wording = sample_seed(self.seed, gen.template, 10_000 * self.round + i)
+        return make(gen, task, wording=wording)
+
+    def anew(self) -> Asking:
+        """Requests none of this one's were (the learned condition's)."""
+        return Asking(self.vary, self.seed, self.round + 1)
+
+    def demo(self, gen: Generator, j: int) -> Sample:
+        return self.sample(gen, 1000 + j)
+
+
 def condition(
     model: ChatModel,
     gens: list[Generator],
     k: int,
-    seed: int,
+    asking: Asking,
     *,
     memory: bool,
     max_steps: int,
@@ -129,12 +161,12 @@ def condition(
         for gen in gens:
             for j in range(demos):
                 n += 1
-                shown = make(gen, sample_seed(seed, gen.template, 1000 + j))
+                shown = asking.demo(gen, j)
                 if not demonstrate(shown, Path(tmp), n, max_steps).passed:
                     print(f"demo of {gen.template} failed its check", flush=True)
             row = []
             for i in range(k):
-                sample = make(gen, sample_seed(seed, gen.template, i))
+                sample = asking.sample(gen, i)
                 n += 1
                 row.append(run_one(model, sample, Path(tmp), n, memory=memory, max_steps=max_steps))
             results.append(row)
@@ -149,7 +181,11 @@ def condition(
 
 
 def learned(
-    args: argparse.Namespace, gens: list[Generator], home: Path, kw: dict[str, int]
+    args: argparse.Namespace,
+    gens: list[Generator],
+    home: Path,
+    asking: Asking,
+    kw: dict[str, int],
 ) -> list[list[Outcome]] | None:
     """`deskhand learn` on the runs in `home`, then K new runs with the default it left."""
     from app.learn_personal import LearnError, learn_personal
@@ -171,7 +207,7 @@ def learned(
             model,
             gens,
             args.k,
-            args.seed + 1,
+            asking.anew(),
             memory=True,
             max_steps=kw["max_steps"],
             demos=kw["demos"],
@@ -195,6 +231,12 @@ def main() -> int:
     parser.add_argument("--max-steps", type=int, default=6)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument(
+        "--vary",
+        choices=("wording", "task"),
+        default="wording",
+        help="the K runs: the demo's task in other words, or new tasks of its kind",
+    )
+    parser.add_argument(
         "--demos", type=int, default=1, help="teacher-played runs per template before the K runs"
     )
     parser.add_argument("--learn", action="store_true", help="add the learned condition")
@@ -211,13 +253,18 @@ def main() -> int:
         home = Path(tmp) / "retrieval"
         try:
             info = model.info()
-            print(f"model {info.model_id}; {len(gens)} templates x {args.k} runs", flush=True)
+            asking = Asking(args.vary, args.seed)
+            print(
+                f"model {info.model_id}; {len(gens)} templates x {args.k} runs;"
+                f" each run: {'the same task reworded' if args.vary == 'wording' else 'a new task'}",
+                flush=True,
+            )
             kw = {"max_steps": args.max_steps, "demos": args.demos}
-            base = condition(model, gens, args.k, args.seed, memory=False, **kw)
-            recalled = condition(model, gens, args.k, args.seed, memory=True, home=home, **kw)
+            base = condition(model, gens, args.k, asking, memory=False, **kw)
+            recalled = condition(model, gens, args.k, asking, memory=True, home=home, **kw)
         finally:
             model.close()
-        after = learned(args, gens, home, kw) if args.learn else None
+        after = learned(args, gens, home, asking, kw) if args.learn else None
     shown = sum(1 for row in recalled for o in row if o.used)
     print(f"runs shown a past run: {shown} of {sum(len(r) for r in recalled)}")
     print(f"finished: base={rate(base, True):.2f} retrieval={rate(recalled, True):.2f}")

@@ -101,3 +101,21 @@ def test_the_cli_and_the_palette_say_which_past_runs_were_used() -> None:
     event = ExperienceUsed("r3", ("r1", "r2"), ("Rename a to b", "Rename c to d"))
     (line,) = event_lines(event)
     assert line.text == "using 2 past runs: r1 “Rename a to b”, r2 “Rename c to d”"
+
+
+def test_the_same_task_in_other_words_is_like_it_by_the_names_it_shares() -> None:
+    row = {"goal": "Please change the name of budget.txt to minutes.txt", "workspace": "/w"}
+    asked_again = similarity("Rename budget.txt to minutes.txt, thanks.", row, "", None)
+    other_files = similarity("Rename notes.txt to old.txt, thanks.", row, "", None)
+    assert asked_again > other_files
+    assert asked_again >= 0.3  # shown (MIN_OVERLAP); without the names it was not
+
+
+def test_names_are_quoted_text_and_words_with_a_dot_slash_or_digit() -> None:
+    from agent.experience import _names
+
+    assert _names("Copy 'travel plan.md' to ../secrets.txt, thanks.") == {
+        "travel plan.md",
+        "../secrets.txt",
+    }
+    assert _names("Put the .json files in the 'photos 2024' folder.") == {".json", "photos 2024"}

@@ -59,3 +59,15 @@ def test_folder_paths_stay_inside() -> None:
     for _ in range(50):
         path = names.folder_path(rng)
         assert ".." not in path and not path.startswith(("/", "."))
+
+
+def test_reworded_keeps_the_task_and_changes_only_its_words() -> None:
+    from agent.learn.registry import generators, make, sample_seed
+
+    gen = next(g for g in generators(["files"]) if g.template == "files.rename")
+    seed = sample_seed(14, gen.template, 0)
+    asks = [make(gen, seed, wording=w) for w in range(6)]
+    assert len({a.goal for a in asks}) > 1
+    assert all(a.fixture == asks[0].fixture and a.gold == asks[0].gold for a in asks)
+    # outside `reworded` the sample is what it always was (the curriculum's data)
+    assert make(gen, seed).goal == gen.make(__import__("random").Random(seed), seed).goal
