@@ -6,10 +6,14 @@ tuned only on prompts without such turns answered ``finish`` at once when shown 
 a share of the curriculum's samples is made with memory in play:
 
 1. In a scratch data folder of the sample's own (a fresh journal), the teacher plays a
-   *past* sample: another seed of the same template (new names, new wording), or one
-   time in `OTHER_TEMPLATE` another template of the same family, so the model learns to
-   read the example rather than copy it (`past_sample`: one whose goal is worded alike
-   enough for retrieval to consider it, as a user's past run it is shown would be).
+   *past* sample (`memory_pair`): one time in `SAME_TASK` the very same task asked in
+   other words (both the sample and its past run are made `reworded`: the same names,
+   files and answer), as a user asks again for what worked yesterday, so the model
+   learns to do again what the past run did; otherwise another seed of the same
+   template (new names, new wording), or one time in `OTHER_TEMPLATE` another template
+   of the same family, so the model learns to read the example rather than copy its
+   names (`past_sample`: one whose goal is worded alike enough for retrieval to
+   consider it, as a user's past run it is shown would be).
 2. The past sample's own end-state check judges that run, and its result is journaled
    with the run's outcome as a task file's checks are (agent/taskrun.py): the run may
    teach because its checks passed (`agent.journal.experience_index.usable`), never
@@ -54,6 +58,8 @@ log = logging.getLogger(__name__)
 
 #: One past sample in this many comes from another template of the same family.
 OTHER_TEMPLATE = 4
+#: One memory sample in this many is the same task as its past run, in other words.
+SAME_TASK = 3
 #: Past samples drawn per pool before taking the first of them.
 TRIES = 40
 #: The kind of the check journaled with a past run: the sample's own end-state check.
@@ -63,6 +69,19 @@ CHECK_KIND = "curriculum_end_state"
 def wants_memory(sample: Sample, share: float) -> bool:
     """Whether `sample` is made with a past run in its journal (about `share` of them)."""
     return share > 0 and random.Random(f"memory\x1f{sample.seed}").random() < share
+
+
+def memory_pair(sample: Sample) -> tuple[Sample, Sample]:
+    """(the sample to run, its past run): one time in `SAME_TASK` the task of `sample`
+    asked in two other wordings (`reworded`: the same fixture, names and gold), else
+    `sample` itself and its `past_sample`. Drawn from a generator of its own, so the
+    other samples keep the past runs they had before this choice existed."""
+    rng = random.Random(f"same-task\x1f{sample.seed}")
+    if rng.randrange(SAME_TASK) != 0:
+        return sample, past_sample(sample)
+    gen = next(g for g in FAMILIES[sample.family] if g.template == sample.template)
+    now = make(gen, sample.seed, wording=rng.getrandbits(63))
+    return now, make(gen, sample.seed, wording=rng.getrandbits(63))
 
 
 def past_sample(sample: Sample) -> Sample:
@@ -154,7 +173,7 @@ def run_with_memory(
 ) -> Trajectory | None:
     """`sample` made with its past sample in a scratch journal (see the module
     docstring): the trajectory if it passed, with how many past runs it was shown."""
-    past = past_sample(sample)
+    sample, past = memory_pair(sample)
     with tempfile.TemporaryDirectory(prefix="deskhand-memory-") as home:
         scratch = settings.model_copy(update={"data_dir": Path(home)})
         ran = remember_then_attempt(sample, past, scratch, prompt_style, display=display)

@@ -16,7 +16,7 @@ training cost (about 1.1 s per 300-token example on 2 cores).
 and memory on (agent/learn/memory.py), so their prompts hold past runs as retrieval shows
 them at run time; every record then says ``"memory": N`` (past runs shown, 0 for the
 others), and a line before the last one counts them:
-``memory: samples=N shown=N same_template=N other_template=N``
+``memory: samples=N shown=N same_task=N same_template=N other_template=N``
 ``mean_prompt_tokens with=N without=N``. The default, 0, leaves the output as it was.
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 from agent.learn import generate, generators, run_sample, write_jsonl
 from agent.learn.attempt import run_gui_sample
 from agent.learn.gui import GuiSample
-from agent.learn.memory import past_sample, run_with_memory, wants_memory
+from agent.learn.memory import memory_pair, run_with_memory, wants_memory
 from agent.learn.registry import FAMILIES
 from agent.learn.sample import Sample
 from agent.learn.trajectory import Trajectory
@@ -63,8 +63,9 @@ def run_one(
     display = gui_display(stack) if isinstance(sample, GuiSample) else None
     if wants_memory(sample, args.memory_share):
         memory["samples"] += 1
-        same = past_sample(sample).template == sample.template
-        memory["same_template" if same else "other_template"] += 1
+        now, past = memory_pair(sample)
+        kind = "same_task" if now is not sample else "same_template"
+        memory[kind if past.template == sample.template else "other_template"] += 1
         return run_with_memory(sample, settings, args.prompt, display=display)
     if display is not None:
         trajectory = run_gui_sample(sample, settings, display, args.prompt)
@@ -86,7 +87,8 @@ def memory_lines(kept: list[Trajectory], memory: Counter[str]) -> list[str]:
     mean = [sum(x) / max(1, len(x)) for x in (with_, without)]
     return [
         f"memory: samples={memory['samples']} shown={len(shown)} "
-        f"same_template={memory['same_template']} other_template={memory['other_template']} "
+        f"same_task={memory['same_task']} same_template={memory['same_template']} "
+        f"other_template={memory['other_template']} "
         f"steps_with={len(with_)} steps_without={len(without)}",
         f"mean_prompt_tokens with={mean[0]:.0f} without={mean[1]:.0f}",
     ]

@@ -24,6 +24,7 @@ from agent.learn.attempt import attempt
 from agent.learn.memory import (
     CHECK_KIND,
     OwnTurns,
+    memory_pair,
     past_sample,
     record_check,
     remember_then_attempt,
@@ -156,6 +157,25 @@ def test_memory_draws_are_deterministic_and_mostly_of_the_same_template() -> Non
     )
     same = sum(p.template == s.template for p, s in zip(pasts, samples, strict=True))
     assert 0.5 * len(samples) < same < len(samples)
+
+
+def test_some_memory_samples_ask_the_same_task_again_in_other_words(tmp_path: Path) -> None:
+    samples = list(generate(6, 1, ["files"]))
+    pairs = [memory_pair(s) for s in samples]
+    assert [(n.goal, p.goal) for n, p in pairs] == [
+        (n.goal, p.goal) for n, p in map(memory_pair, samples)
+    ]
+    again = [(s, n, p) for s, (n, p) in zip(samples, pairs, strict=True) if n is not s]
+    assert 0.15 * len(samples) <= len(again) <= 0.5 * len(samples)
+    for sample, now, past in again:
+        assert now.template == past.template == sample.template
+        assert now.fixture == past.fixture and now.gold == past.gold
+    assert sum(now.goal != past.goal for _, now, past in again) > 0.7 * len(again)
+    sample, now, past = next((s, n, p) for s, n, p in again if n.goal != p.goal)
+    trajectory = run_with_memory(sample, home(tmp_path, "again"))
+    assert trajectory is not None and trajectory.memory == 1
+    prompt = "".join(m.content for m in trajectory.examples[0].messages)
+    assert past.goal in prompt and now.goal in prompt
 
 
 @dataclass
