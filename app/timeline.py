@@ -36,11 +36,12 @@ def action_text(tool: str, args: Mapping[str, Any]) -> str:
     return f"→ {tool} {short(json.dumps(dict(args), ensure_ascii=False), 160)}"
 
 
-def experience_text(event: ExperienceUsed) -> str:
-    """``using 2 past runs: 20250131-142502-9f3a “rename draft.txt”, ...``"""
+def experience_text(event: ExperienceUsed, verb: str = "using") -> str:
+    """``using 2 past runs: 20250131-142502-9f3a “rename draft.txt”, ...`` (History, after
+    the run, says ``used``)."""
     runs = ", ".join(f"{r} “{short(g, 50)}”" for r, g in zip(event.runs, event.goals, strict=True))
     noun = "past run" if len(event.runs) == 1 else "past runs"
-    return f"using {len(event.runs)} {noun}: {runs}"
+    return f"{verb} {len(event.runs)} {noun}: {runs}"
 
 
 def event_lines(event: Event) -> list[Line]:

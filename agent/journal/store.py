@@ -426,10 +426,14 @@ class Journal:
         detail_json = encode.dumps(dict(detail))
         self._insert("events", run_id=run_id, step_idx=step_idx, kind=kind, detail_json=detail_json)
 
-    def events(self, run_id: str) -> list[Row]:
-        """The run's events in order, ``detail`` decoded."""
-        sql = "SELECT * FROM events WHERE run_id = ? ORDER BY id"
-        return self._rows(sql, [run_id], {"detail_json": "detail"})
+    def events(self, run_id: str, kind: str | None = None) -> list[Row]:
+        """The run's events in order (only those of `kind` when given), ``detail`` decoded."""
+        if kind is None:
+            sql, params = "SELECT * FROM events WHERE run_id = ? ORDER BY id", [run_id]
+        else:
+            sql = "SELECT * FROM events WHERE run_id = ? AND kind = ? ORDER BY id"
+            params = [run_id, kind]
+        return self._rows(sql, params, {"detail_json": "detail"})
 
     def record_file_change(self, run_id: str, step_idx: int, change: Mapping[str, Any]) -> int:
         """Record what `deskhand undo` needs to reverse one change; return its id."""

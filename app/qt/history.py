@@ -3,6 +3,8 @@
 - Runs: goal, model, outcome, duration, newest first.
 - A run's steps: thought → action → result per step, with the screenshot a step took
   (a ``screenshot`` path in its result data) as a thumbnail.
+- A run's summary says which past runs it was shown as worked examples ("used 1 past run:
+  ID “GOAL”"), as the journal's `experience_used` event recorded them.
 - Feedback: thumbs up/down and a correction note, for the whole run or for the step
   selected in the timeline; stored in the journal's feedback table.
 - Correction: for the selected step, the action that should have happened: a tool and
@@ -181,7 +183,7 @@ class HistoryWindow(QWidget):
         if detail is None:
             return
         self.detail = detail
-        self.summary.setText(run_summary(detail.run))
+        self.summary.setText(run_summary(detail.run, detail.used))
         fill_timeline(self.timeline, detail)
         self.existing.setText(_feedback_text(detail.feedback))
         self._target_changed()

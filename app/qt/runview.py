@@ -1,6 +1,7 @@
 """One run's steps as a timeline, shared by the history window and the compare dialog.
 
-`load_detail` runs on the journal thread: it reads the run, its steps and feedback, and
+`load_detail` runs on the journal thread: it reads the run, its steps and feedback, the
+past runs it was shown (the journal's `experience_used` event, agent/experience.py), and
 decodes step screenshots into thumbnails there (QImage, unlike QPixmap, is safe off the
 UI thread). `fill_timeline` only paints what it is handed.
 """
@@ -16,8 +17,10 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
+from agent.events import ExperienceUsed
+from agent.experience import USED_EVENT
 from agent.journal import Journal
-from app.timeline import duration_text, short, step_lines
+from app.timeline import duration_text, experience_text, short, step_lines
 
 Row = Mapping[str, Any]
 THUMBNAIL = QSize(160, 100)
@@ -29,6 +32,8 @@ class RunDetail:
     steps: Sequence[Row]
     feedback: Sequence[Row]
     thumbnails: Mapping[int, QImage] = field(default_factory=dict)
+    #: The past runs the model was shown as worked examples, as journaled (None: none).
+    used: ExperienceUsed | None = None
 
 
 def load_detail(journal: Journal, run_id: str) -> RunDetail | None:
@@ -46,7 +51,18 @@ def load_detail(journal: Journal, run_id: str) -> RunDetail | None:
                 thumbnails[step["idx"]] = image.scaled(
                     THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio
                 )
-    return RunDetail(run, steps, journal.feedback(run_id), thumbnails)
+    used = _used(run_id, journal.events(run_id, kind=USED_EVENT))
+    return RunDetail(run, steps, journal.feedback(run_id), thumbnails, used)
+
+
+def _used(run_id: str, events: Sequence[Row]) -> ExperienceUsed | None:
+    """The journaled `experience_used` event (agent/taskrun.py writes its runs and goals)."""
+    if not events:
+        return None
+    detail = events[-1].get("detail") or {}
+    runs = tuple(str(r) for r in detail.get("runs") or ())
+    goals = tuple(str(g) for g in detail.get("goals") or ())
+    return ExperienceUsed(run_id, runs, goals) if runs else None
 
 
 def fill_timeline(view: QListWidget, detail: RunDetail) -> None:
@@ -65,8 +81,12 @@ def fill_timeline(view: QListWidget, detail: RunDetail) -> None:
         view.addItem("(no steps)")
 
 
-def run_summary(run: Row) -> str:
+def run_summary(run: Row, used: ExperienceUsed | None = None) -> str:
+    """Goal, outcome · duration · model, the past runs it used (if any), its message."""
     parts = [run.get("outcome") or run.get("status") or "", duration_text(run), run.get("model_id")]
     head = " · ".join(p for p in parts if p)
-    message = short(run.get("message") or "", 160)
-    return f"{run.get('goal') or ''}\n{head}\n{message}".strip()
+    lines = [run.get("goal") or "", head]
+    if used is not None:
+        lines.append(experience_text(used, "used"))
+    lines.append(short(run.get("message") or "", 160))
+    return "\n".join(lines).strip()

@@ -1,7 +1,9 @@
 """The palette says when a run uses the user's past runs (agent/experience.py): a goal run
 from the palette after a like one that was rated good shows ``using 1 past run: ID
 “GOAL”`` right after the run line, and the model is given that run as earlier turns; one
-rated bad is never shown, and nothing is said then.
+rated bad is never shown, and nothing is said then. History says it too, afterwards, from
+the journal's `experience_used` event: ``used 1 past run: ID “GOAL”`` in the run's summary,
+and nothing for a run that used none.
 
 Real app, real worker thread, real engine and SQLite journal; the model is scripted."""
 
@@ -46,6 +48,19 @@ def started(events: list[Event]) -> str:
     return first.run_id
 
 
+def history_summary(qtbot: Any, app: Any, run_id: str) -> str:
+    """Open `run_id` in the History window (as the tray's recent runs do); its summary."""
+    app.show_history(run_id)
+    window = app.history_window
+    if window.detail is None or window.detail.run["id"] != run_id:
+        with qtbot.waitSignal(
+            window.run_shown, timeout=WAIT_MS, check_params_cb=lambda rid: rid == run_id
+        ):
+            pass
+    assert window.detail.run["id"] == run_id
+    return str(window.summary.text())
+
+
 def two_runs(qtbot: Any, make_app: Any, settings: Settings, rating: int) -> tuple[Any, Any, str]:
     """A past run of PAST rated `rating`, then a run of NEW; the app, model and past id."""
     ws = settings.default_workspace
@@ -81,6 +96,12 @@ def test_a_run_that_uses_a_past_run_says_so_in_the_palette(
     past_at = min(i for i, t in enumerate(texts) if PAST in t)
     assert 0 < past_at < goal_at
     assert any('"path": "notes.txt"' in t for t in texts[past_at:goal_at])
+    # History reads it back from the journal: the new run used the past one; the past
+    # run, which used none, says nothing of past runs.
+    summary = history_summary(qtbot, app, started(events)).splitlines()
+    assert summary[2] == f"used 1 past run: {past} “{PAST}”", summary
+    assert summary[0] == NEW
+    assert "past run" not in history_summary(qtbot, app, past)
 
 
 def test_a_past_run_rated_bad_is_not_used_and_the_palette_says_nothing(
@@ -92,3 +113,4 @@ def test_a_past_run_rated_bad_is_not_used_and_the_palette_says_nothing(
     assert not any(isinstance(e, ExperienceUsed) for e in events)
     assert not any("past run" in line for line in app.palette.step_texts())
     assert not any(PAST in m.content for m in model.calls[-2])
+    assert "past run" not in history_summary(qtbot, app, started(events))
