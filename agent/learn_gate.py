@@ -16,7 +16,8 @@ one for a run (`resolve_adapter`).
 
 Invariants:
 - A candidate is copied into the store as ``STEM-vN.gguf`` (N counts the store's
-  versions) beside ``STEM-vN.json`` (scores, verdict, provenance), and kept whatever the verdict,
+  versions) beside ``STEM-vN.json`` (scores, baseline, the verdict: accepted, reason and
+  the families it was worse on, ``worse``; provenance), and kept whatever the verdict,
   so `deskhand models adapters` can show why it was refused; only an accepted one
   becomes current.
 - The index (``adapters.json``) is replaced whole by an atomic write: a crash leaves the
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,8 +144,10 @@ class AdapterStore:
         reason: str,
         baseline: Scores | None = None,
         provenance: Mapping[str, Any] | None = None,
+        worse: Sequence[str] = (),
     ) -> str:
-        """Copy `adapter` in as a new version with its scores; its version name."""
+        """Copy `adapter` in as a new version with its scores and verdict (`worse`: the
+        families it scored strictly lower on); its version name."""
         data = self._read()
         stem = adapter.stem.rsplit("-v", 1)[0] if "-v" in adapter.stem else adapter.stem
         name = f"{stem}-v{len(data['versions']) + 1}.gguf"
@@ -155,6 +158,7 @@ class AdapterStore:
             "baseline": dict(baseline or {}),
             "accepted": accepted,
             "reason": reason,
+            "worse": list(worse),
             "provenance": dict(provenance or {}),
         }
         write_atomic((self.root / name).with_suffix(".json"), json.dumps(entry, indent=2) + "\n")
@@ -194,6 +198,7 @@ def gate(
     baseline = evaluate(store.path(current) if current is not None else None)
     scores = evaluate(candidate)
     accepted, reason = judge(baseline, scores)
+    worse = worse_families(baseline, scores)
     name = store.add(
         candidate,
         scores,
@@ -201,10 +206,10 @@ def gate(
         reason=reason,
         baseline=baseline,
         provenance=provenance,
+        worse=worse,
     )
     if accepted:
         store.promote(name)
-    worse = worse_families(baseline, scores)
     return Verdict(accepted, reason, name, dict(scores), dict(baseline), worse)
 
 

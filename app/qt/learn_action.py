@@ -6,6 +6,9 @@ source) and the app's idle check (`app.learn_idle.IdleWatch`: no run in progress
 mostly idle for some minutes, never on battery). One learning at a time; a second start
 while one runs is ignored.
 
+The verdict is one line: the candidate's scores, then "now the default", or why the old
+adapter was kept: "worse on files" (strictly lower on a family) or "no better".
+
 Invariants: as with `app.qt.worker`, the signals object lives on the UI thread, so every
 emission from the learning thread is queued there; the learning function is injected
 (the real one by default), so the app test drives the signals without training.
@@ -81,9 +84,20 @@ class LearnAction:
         except (LearnError, GateError, OSError) as exc:
             signals.failed.emit(str(exc))
             return
-        scores = " ".join(f"{f}={v:.2f}" for f, v in sorted(verdict.scores.items()))
-        state = "now the default" if verdict.accepted else "refused, the default is unchanged"
-        signals.finished.emit(f"{verdict.name}: {scores}; {state}", verdict.accepted)
+        signals.finished.emit(verdict_text(verdict), verdict.accepted)
+
+
+def verdict_text(verdict: Verdict) -> str:
+    """The notification's line: the candidate's scores and what became of it, the kind of
+    refusal told from `Verdict.worse` (data, not the reason's text)."""
+    scores = " ".join(f"{f}={v:.2f}" for f, v in sorted(verdict.scores.items()))
+    if verdict.accepted:
+        state = "now the default"
+    elif verdict.worse:
+        state = "kept the old adapter: worse on " + ", ".join(verdict.worse)
+    else:
+        state = "kept the old adapter: no better"
+    return f"{verdict.name}: {scores}; {state}"
 
 
 def connect_tray(tray: Tray, action: LearnAction) -> None:

@@ -1,6 +1,7 @@
 """The tray's "Learn from my runs" (app/qt/learn_action.py): picking it learns on a thread
 of its own, its menu item shows the training's progress and is disabled meanwhile, and
-when the verdict comes the item is offered again. The learning function is injected (the
+when the verdict comes the item is offered again, the notification saying why an old
+adapter was kept (worse on a family, or no better). The learning function is injected (the
 real pipeline is tested in tests/integration/test_learn_personal.py); the app's own menu
 carries the item and its idle check never starts learning on battery."""
 
@@ -47,6 +48,29 @@ def test_the_tray_action_learns_with_progress_and_ends(qtbot: Any, settings: Set
     assert "train step 2/2, loss 0.500" in seen
     action.join(5)
     tray.close()
+
+
+def test_the_verdict_says_why_the_old_adapter_was_kept() -> None:
+    from app.qt.learn_action import verdict_text
+
+    base = {"files": 0.5, "browser": 0.5}
+    worse = Verdict(
+        False,
+        "worse on files 0.25 < 0.50",
+        "personal-v2.gguf",
+        {"files": 0.25, "browser": 1.0},
+        base,
+        ("files",),
+    )
+    same = Verdict(False, "no better on any family", "personal-v3.gguf", base, base)
+    assert verdict_text(worse) == (
+        "personal-v2.gguf: browser=1.00 files=0.25; kept the old adapter: worse on files"
+    )
+    assert verdict_text(same) == (
+        "personal-v3.gguf: browser=0.50 files=0.50; kept the old adapter: no better"
+    )
+    both = Verdict(False, "worse on ...", "p-v4.gguf", {}, base, ("browser", "files"))
+    assert verdict_text(both).endswith("; kept the old adapter: worse on browser, files")
 
 
 def test_a_failed_learning_is_shown_and_the_item_offered_again(

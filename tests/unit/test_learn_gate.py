@@ -4,6 +4,7 @@ previous adapter; nothing is deleted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -86,6 +87,15 @@ def test_worse_on_one_family_is_refused_even_when_better_on_another(tmp_path: Pa
     listed = {v["name"]: v for v in store.versions()}
     assert listed[verdict.name]["accepted"] is False
     assert listed[verdict.name]["reason"] == verdict.reason
+    assert listed[verdict.name]["worse"] == ["browser"]
+    # The verdict is kept with the adapter, beside its file.
+    kept = json.loads(store.path(verdict.name).with_suffix(".json").read_text())
+    assert (kept["accepted"], kept["reason"], kept["worse"]) == (
+        False,
+        "worse on browser 0.25 < 0.50",
+        ["browser"],
+    )
+    assert kept["scores"] == {"files": 1.0, "browser": 0.25}
 
 
 def test_as_good_everywhere_is_refused_as_no_better_not_as_worse(tmp_path: Path) -> None:
@@ -102,6 +112,8 @@ def test_as_good_everywhere_is_refused_as_no_better_not_as_worse(tmp_path: Path)
     assert verdict.reason == "no better on any family"
     assert verdict.worse == ()
     assert store.current() == v1
+    kept = json.loads(store.path(verdict.name).with_suffix(".json").read_text())
+    assert (kept["reason"], kept["worse"]) == ("no better on any family", [])
 
 
 def test_with_no_personal_adapter_the_shipped_default_stays(tmp_path: Path) -> None:
