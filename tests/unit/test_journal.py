@@ -515,3 +515,14 @@ def test_step_text_and_json_round_trip(
         j.record_step(run_id, _step(1, thought=thought, args=args, result_data=data))
         [step] = j.steps(run_id)
     assert (step["thought"], step["args"], step["result_data"]) == (thought, args, data)
+
+
+def test_events_of_one_kind(journal: Journal) -> None:
+    run_id = _start(journal)
+    journal.record_event(run_id, "experience_used", {"runs": ["a"]})
+    journal.record_event(run_id, "model_switched", {"from": "a", "to": "b"})
+    journal.record_event(run_id, "experience_used", {"runs": ["b"]})
+    used = journal.events(run_id, kind="experience_used")
+    assert [e["detail"]["runs"] for e in used] == [["a"], ["b"]]
+    assert len(journal.events(run_id)) == 3
+    assert journal.events(run_id, kind="nothing") == []
