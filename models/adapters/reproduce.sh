@@ -9,8 +9,8 @@
 # then --tool-weight 5; then lr 3e-4 leaning on the browser). Writes
 # WORK_DIR/smollm2-deskhand.gguf and prints how long each part took (about 70-85 minutes
 # on 2 cores). Needs the train extra (pip install -e '.[train]'). The shipped adapter's
-# data were made by the code of commit 2a9b971; later commits changed retrieval and the
-# memory samples, so run it there for the same data (loopback port numbers aside).
+# data were made by the agent/ code of commit 696af0c; later commits changed retrieval
+# and the memory samples (models/adapters/README.md, "Reproduce").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 P=.venv/bin/python
