@@ -45,7 +45,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent import assemble
+# Run as a script, this folder is sys.path[0], and its app.py (the app benchmark) would
+# shadow the `app` package that the learned condition imports (app.learn_personal).
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
+from agent import assemble  # noqa: E402
 from agent.approval import AlwaysAllow
 from agent.events import ExperienceUsed, RunFinished, RunStarted
 from agent.learn.registry import generators, make, sample_seed
