@@ -46,7 +46,7 @@ from agent import assemble
 from agent.checks import CheckResult
 from agent.experience import similarity
 from agent.learn.attempt import Attempt, attempt
-from agent.learn.registry import FAMILIES, make
+from agent.learn.registry import FAMILIES, by_template, make
 from agent.learn.sample import Gold, Sample, Step
 from agent.learn.teacher import Teacher
 from agent.learn.trajectory import Trajectory
@@ -79,7 +79,7 @@ def memory_pair(sample: Sample) -> tuple[Sample, Sample]:
     rng = random.Random(f"same-task\x1f{sample.seed}")
     if rng.randrange(SAME_TASK) != 0:
         return sample, past_sample(sample)
-    gen = next(g for g in FAMILIES[sample.family] if g.template == sample.template)
+    gen = by_template(sample.template)
     now = make(gen, sample.seed, wording=rng.getrandbits(63))
     return now, make(gen, sample.seed, wording=rng.getrandbits(63))
 
@@ -170,10 +170,12 @@ def run_with_memory(
     prompt_style: str = COMPACT,
     *,
     display: str | None = None,
+    pair: tuple[Sample, Sample] | None = None,
 ) -> Trajectory | None:
     """`sample` made with its past sample in a scratch journal (see the module
-    docstring): the trajectory if it passed, with how many past runs it was shown."""
-    sample, past = memory_pair(sample)
+    docstring): the trajectory if it passed, with how many past runs it was shown.
+    `pair`: `memory_pair(sample)` when the caller drew it already."""
+    sample, past = pair or memory_pair(sample)
     with tempfile.TemporaryDirectory(prefix="deskhand-memory-") as home:
         scratch = settings.model_copy(update={"data_dir": Path(home)})
         ran = remember_then_attempt(sample, past, scratch, prompt_style, display=display)

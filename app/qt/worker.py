@@ -13,7 +13,7 @@ Invariants:
 - The worker thread runs at a lower CPU priority than the UI thread (`lower_priority`,
   Linux), and so do the threads and processes it starts (llama.cpp's compute threads,
   the browser): on a busy machine the UI thread gets a core first and never queues
-  behind the model for one (measured in tests/benchmarks/app.py).
+  behind the model for one (measured in tests/benchmarks/desktop_app.py).
 - A goal gets the tools the CLI's ``run`` would give it: the files tool, and the browser
   when the goal names a web page (opened first, its site granted for this run, as with
   ``--start-url``) or the configured permissions grant a browser capability. The browser

@@ -5,10 +5,10 @@ A pure function of (step, steps), so a run resumed from a checkpoint sets the sa
 at every step as the uninterrupted one (the optimizer's own state holds no schedule).
 Torch-free, so the CLI and the unit tests use it without the train extra.
 
-Why a cosine: the shipped adapter first took three runs (lr 1e-3, then 1e-3 with the
-tool weight, then 3e-4 on the browser-heavy mix) because a constant 1e-3 to the end
-broke what the early steps learned; one run that starts high and ends low does the same
-in one command (models/adapters/README.md).
+Why a cosine: the shipped adapter took three runs (lr 1e-3, then 1e-3 with the tool
+weight, then 3e-4 on the browser-heavy mix), because a constant 1e-3 to the end broke
+what the early steps learned. One run that starts high and ends low was tried to do the
+same in under an hour; it scored below the three (models/adapters/README.md, Reproduce).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The engine's worker thread yields the CPU to the UI thread (Linux nice levels), so a
-busy model never keeps the UI thread waiting for a core (tests/benchmarks/app.py)."""
+busy model never keeps the UI thread waiting for a core (tests/benchmarks/desktop_app.py)."""
 
 from __future__ import annotations
 

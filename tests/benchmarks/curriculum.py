@@ -63,10 +63,10 @@ def run_one(
     display = gui_display(stack) if isinstance(sample, GuiSample) else None
     if wants_memory(sample, args.memory_share):
         memory["samples"] += 1
-        now, past = memory_pair(sample)
+        now, past = pair = memory_pair(sample)
         kind = "same_task" if now is not sample else "same_template"
         memory[kind if past.template == sample.template else "other_template"] += 1
-        return run_with_memory(sample, settings, args.prompt, display=display)
+        return run_with_memory(sample, settings, args.prompt, display=display, pair=pair)
     if display is not None:
         trajectory = run_gui_sample(sample, settings, display, args.prompt)
     else:

@@ -27,9 +27,9 @@ is reported apart). Per run the table shows ``ok``/``--`` (end state), ``f``/``-
 
 - learned (with ``--learn``): ``deskhand learn`` (`app.learn_personal.learn_personal`,
   ``--learn-steps`` steps) on the retrieval condition's data folder; then K runs of every
-  template, memory on, asked anew (other wordings; with ``--vary task`` also ``--seed`` + 1,
-  so no task it was trained on comes back), with the adapter the gate left as the default (the new one if accepted, else
-  the one before). Without ``--learn``: learned=n/a.
+  template, memory on, asked anew (other wordings; with ``--vary task`` also ``--seed`` +
+  1, so no task it was trained on comes back), with the adapter the gate left as the
+  default (the new one if accepted, else the one before). Without ``--learn``: learned=n/a.
 
 Every run goes through the one goal-run preparation ``deskhand run GOAL`` uses, with the
 real model and every file action allowed; the end state is checked here, outside the
@@ -45,12 +45,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# Run as a script, this folder is sys.path[0], and its app.py (the app benchmark) would
-# shadow the `app` package that the learned condition imports (app.learn_personal).
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
-from agent import assemble  # noqa: E402
+from agent import assemble
 from agent.approval import AlwaysAllow
 from agent.events import ExperienceUsed, RunFinished, RunStarted
 from agent.learn.registry import generators, make, sample_seed

@@ -1,6 +1,6 @@
 """Benchmark: the desktop app's responsiveness, on a real X server.
 
-    .venv/bin/python tests/benchmarks/app.py [--presses N] [--goal TEXT] [--use-display]
+    .venv/bin/python tests/benchmarks/desktop_app.py [--presses N] [--goal TEXT] [--use-display]
 
 Starts its own Xvfb (tests/xserver.py `xvfb`; ``--use-display`` uses $DISPLAY instead)
 and a temporary DESKHAND_HOME, and measures:
