@@ -76,9 +76,16 @@ def make(generator: Generator, seed: int, wording: int | None = None) -> Sample:
         return generator.make(random.Random(seed), seed)
 
 
-def generate(n: int, seed: int, families: Collection[str] | None = None) -> Iterator[Sample]:
-    """`n` samples of every template of `families`, round-robin across templates."""
+def generate(
+    n: int, seed: int, families: Collection[str] | None = None, shard: tuple[int, int] = (0, 1)
+) -> Iterator[Sample]:
+    """`n` samples of every template of `families`, round-robin across templates; with
+    `shard` (i, k), only the i-th of k contiguous parts of that sequence (the parts, in
+    order, are the whole: k processes can make one data set side by side)."""
     gens = generators(families)
-    for index in range(n):
-        for g in gens:
-            yield make(g, sample_seed(seed, g.template, index))
+    plan = [(g, sample_seed(seed, g.template, index)) for index in range(n) for g in gens]
+    part, parts = shard
+    if not 0 <= part < parts:
+        raise ValueError(f"shard {part}/{parts}: want 0 <= i < k")
+    for g, own in plan[part * len(plan) // parts : (part + 1) * len(plan) // parts]:
+        yield make(g, own)

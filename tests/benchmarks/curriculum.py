@@ -3,7 +3,7 @@
     .venv/bin/python tests/benchmarks/curriculum.py [--n N] [--seed S] [--families files]
                                                     [--family browser|files|gui|all]
                                                     [--jsonl OUT.jsonl] [--prompt full]
-                                                    [--memory-share 0.3]
+                                                    [--memory-share 0.3] [--shard I/K]
 
 Generates N samples per template, runs each through the real engine with the teacher
 (agent/learn), and keeps those that pass their end-state check. Tokens are counted
@@ -18,6 +18,10 @@ them at run time; every record then says ``"memory": N`` (past runs shown, 0 for
 others), and a line before the last one counts them:
 ``memory: samples=N shown=N same_task=N same_template=N other_template=N``
 ``mean_prompt_tokens with=N without=N``. The default, 0, leaves the output as it was.
+
+``--shard I/K``: only the I-th of K contiguous parts of the samples (I from 0): K
+processes side by side make the same data, their JSONL files concatenated in order
+(models/adapters/reproduce.sh makes the browser set so; it waits on Chromium).
 """
 
 from __future__ import annotations
@@ -94,6 +98,17 @@ def memory_lines(kept: list[Trajectory], memory: Counter[str]) -> list[str]:
     ]
 
 
+def _shard(text: str) -> tuple[int, int]:
+    part, _, parts = text.partition("/")
+    try:
+        shard = (int(part), int(parts))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: want I/K, as 0/2") from None
+    if not 0 <= shard[0] < shard[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: want 0 <= I < K")
+    return shard
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=5, help="samples per template")
@@ -115,6 +130,9 @@ def main() -> int:
         default=0.0,
         help="share of samples made with a past run shown by retrieval (agent/learn/memory.py)",
     )
+    parser.add_argument(
+        "--shard", type=_shard, default=(0, 1), help="I/K: the I-th of K parts of the samples"
+    )
     args = parser.parse_args()
     if args.family is not None:
         args.families = list(FAMILIES) if args.family == "all" else [args.family]
@@ -122,7 +140,7 @@ def main() -> int:
     total, failed, memory = 0, Counter[str](), Counter[str]()
     with tempfile.TemporaryDirectory(prefix="learn-bench-") as home, ExitStack() as stack:
         settings = load_settings({"DESKHAND_HOME": home})
-        for sample in generate(args.n, args.seed, args.families):
+        for sample in generate(args.n, args.seed, args.families, args.shard):
             total += 1
             trajectory = run_one(sample, settings, args, stack, memory)
             if trajectory is None:
