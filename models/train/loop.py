@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import math
 import random
@@ -152,17 +153,34 @@ def reply_loss(model: Any, ex: Encoded, device: str, prefix: Prefix | None = Non
     start, cache = (0, None) if prefix is None or prefix.length > split else prefix.fork()
     if start < split:
         with torch.no_grad():  # logits of the last position only: the cache is what we keep
-            cache = model(
+            out = model(
                 input_ids=ids[:, start:split],
-                past_key_values=cache,
                 use_cache=True,
                 logits_to_keep=1,
-            ).past_key_values
+                **_cache(model, cache),
+            )
+            cache = _kv(out)
     if ex.weights:
-        logits = model(input_ids=ids[:, split:], past_key_values=cache).logits
+        logits = model(input_ids=ids[:, split:], **_cache(model, cache)).logits
         return _weighted(logits, ex.labels[split:], ex.weights[split:], device)
     labels = torch.tensor([ex.labels[split:]], device=device)
-    return model(input_ids=ids[:, split:], past_key_values=cache, labels=labels).loss
+    return model(input_ids=ids[:, split:], labels=labels, **_cache(model, cache)).loss
+
+
+def _cache(model: Any, cache: Any) -> dict[str, Any]:
+    """`cache` as the keyword this transformers takes it by: ``cache`` (5.x, where
+    ``past_key_values`` is deprecated, to be removed in 5.40) or ``past_key_values``."""
+    if cache is None:
+        return {}
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    takes = inspect.signature(type(base).forward).parameters
+    return {"cache" if "cache" in takes else "past_key_values": cache}
+
+
+def _kv(out: Any) -> Any:
+    """The keys and values a forward pass with ``use_cache`` returned."""
+    found = getattr(out, "cache", None)
+    return out.past_key_values if found is None else found
 
 
 def reply_start(ex: Encoded) -> int:
@@ -208,7 +226,7 @@ def shared_prefix(model: Any, batch: Sequence[Encoded], device: str) -> Prefix |
             use_cache=True,
             logits_to_keep=1,
         )
-    return Prefix(length, out.past_key_values)
+    return Prefix(length, _kv(out))
 
 
 def evaluate(model: Any, examples: Sequence[Encoded], device: str) -> float:
