@@ -34,7 +34,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ def reply_loss(model: Any, ex: Encoded, device: str, prefix: Prefix | None = Non
             out = model(
                 input_ids=ids[:, start:split],
                 use_cache=True,
-                logits_to_keep=1,
+                **_last_logits(model),
                 **_cache(model, cache),
             )
             cache = _kv(out)
@@ -172,9 +172,21 @@ def _cache(model: Any, cache: Any) -> dict[str, Any]:
     ``past_key_values`` is deprecated, to be removed in 5.40) or ``past_key_values``."""
     if cache is None:
         return {}
+    return {"cache" if "cache" in _takes(model) else "past_key_values": cache}
+
+
+def _last_logits(model: Any) -> dict[str, Any]:
+    """The keyword that keeps only the last position's logits (``logits_to_keep``, or
+    ``num_logits_to_keep`` in older versions); none if this transformers has neither."""
+    takes = _takes(model)
+    return next(
+        ({name: 1} for name in ("logits_to_keep", "num_logits_to_keep") if name in takes), {}
+    )
+
+
+def _takes(model: Any) -> Mapping[str, Any]:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    takes = inspect.signature(type(base).forward).parameters
-    return {"cache" if "cache" in takes else "past_key_values": cache}
+    return inspect.signature(type(base).forward).parameters
 
 
 def _kv(out: Any) -> Any:
@@ -224,7 +236,7 @@ def shared_prefix(model: Any, batch: Sequence[Encoded], device: str) -> Prefix |
         out = model(
             input_ids=torch.tensor([first[:length]], device=device),
             use_cache=True,
-            logits_to_keep=1,
+            **_last_logits(model),
         )
     return Prefix(length, _kv(out))
 
