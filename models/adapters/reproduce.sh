@@ -7,10 +7,12 @@
 # browser on loopback pages, GUI on an Xvfb of its own, files with a past run shown),
 # mixes it, and trains the three stages of models/adapters/README.md (fresh at lr 1e-3;
 # then --tool-weight 5; then lr 3e-4 leaning on the browser). Writes
-# WORK_DIR/smollm2-deskhand.gguf and prints how long each part took (about 50 minutes
-# on 2 cores). Needs the train extra (pip install -e '.[train]'). The shipped adapter's
-# data were made by the agent/ code of commit 696af0c; later commits changed retrieval
-# and the memory samples (models/adapters/README.md, "Reproduce").
+# WORK_DIR/smollm2-deskhand.gguf and prints how long each part took (about 53 minutes
+# on 2 cores). Needs the train extra (pip install -e '.[train]'). The shipped adapter is
+# what this script made at commit 99b4609; a new run's browser prompts hold other
+# loopback port numbers (the rest of the data is byte-identical), so its adapter is the
+# same recipe on the same data up to those digits, not the same bytes
+# (models/adapters/README.md, "Reproduce").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 P=.venv/bin/python
