@@ -31,6 +31,7 @@ for i in 0 1 2; do
         >"$W/browser.$i.log" 2>&1 &
     pids+=($!)
 done
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT  # a failed step leaves no shard running
 $P $B --n 30 --seed 1 --family files --jsonl "$W/files.jsonl" | tail -n 1
 $P $B --n 10 --seed 1 --family gui --jsonl "$W/gui.jsonl" | tail -n 1
 $P $B --n 12 --seed 2 --family files --memory-share 0.5 --jsonl "$W/mem.jsonl" | tail -n 1
@@ -38,6 +39,7 @@ for i in 0 1 2; do
     wait "${pids[$i]}" || { tail -n 5 "$W/browser.$i.log"; exit 1; }
     tail -n 1 "$W/browser.$i.log"
 done
+trap - EXIT
 cat "$W"/browser.{0,1,2}.jsonl >"$W/browser.jsonl"
 
 # Stage 1: half of the file tasks' finish steps dropped (the easiest, most repeated);

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -82,27 +81,6 @@ def first_paint_ms(env: dict[str, str]) -> float:
 
 
 # -- in-process measurements -------------------------------------------------------------
-
-
-def wait_for(signal: Any, start: Callable[[], None], timeout_s: float = 30.0) -> list[Any]:
-    """Run `start`, then spin Qt's event loop until `signal` fires; its arguments."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop, got = QEventLoop(), []
-
-    def fired(*args: Any) -> None:
-        got.append(args)
-        loop.quit()
-
-    signal.connect(fired)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    start()
-    if not got:
-        loop.exec()
-    signal.disconnect(fired)
-    if not got:
-        sys.exit(f"timed out waiting for {signal}")
-    return list(got[0])
 
 
 class StallMeter:
@@ -192,7 +170,7 @@ def hotkey_ms(app: Any, presses: int) -> list[float]:
     for _ in range(presses):
         app.palette.hide()
         presser = threading.Thread(target=press)
-        wait_for(app.palette.summoned, presser.start)
+        wait_signal(app.palette.summoned, presser.start, timeout_s=30)
         times.append((time.perf_counter() - pressed_at[-1]) * 1000)
         presser.join()
     app.palette.hide()
@@ -218,7 +196,7 @@ def run_goal(app: Any, goal: str) -> tuple[StallMeter, Any]:
     meter = StallMeter()
     app.palette.summon()
     meter.start()
-    end = wait_for(ends.ended, lambda: app.palette.goal_submitted.emit(goal, ""), timeout_s=900)
+    end = wait_signal(ends.ended, lambda: app.palette.goal_submitted.emit(goal, ""), timeout_s=900)
     meter.stop()
     if not isinstance(end[0], RunFinished):
         sys.exit(f"the run did not start: {end[0]}")
@@ -261,8 +239,8 @@ def measure_in_process(args: argparse.Namespace, first_paint: float) -> None:
 
     loading = StallMeter()
     loading.start()
-    wait_for(app.hotkeys.ready, app.start)
-    model = wait_for(app.worker.signals.model_ready, lambda: None, timeout_s=300)[0]
+    wait_signal(app.hotkeys.ready, app.start, timeout_s=30)
+    model = wait_signal(app.worker.signals.model_ready, timeout_s=300)[0]
     load_stall = loading.stop()
     print(
         f"model {model} loaded; longest UI stall while loading: {load_stall:.1f} ms"
@@ -291,11 +269,9 @@ def measure_in_process(args: argparse.Namespace, first_paint: float) -> None:
 
 
 if __name__ == "__main__":
-    # This file is named app.py: its folder must not shadow the `app` package.
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
-    sys.path.insert(0, ROOT)
-    sys.path.insert(1, os.path.dirname(here))  # tests/: xserver.py
+    sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]  # the project; xserver.py, qt_wait.py
+    from qt_wait import wait_signal
+
     if sys.argv[1:] == [CHILD]:
         child_first_paint()
     else:

@@ -50,11 +50,18 @@ def main() -> int:
         print("the embedded model is not installed", file=sys.stderr)
         return 2
     configure_threads("cpu", args.threads)
-    records = [json.loads(line) for line in args.data.read_text().splitlines() if line]
-    random.Random(3).shuffle(records)
+    try:
+        records = [json.loads(line) for line in args.data.read_text().splitlines() if line]
+        random.Random(3).shuffle(records)
+        chats = [ChatExample.from_record(r) for r in records[: args.n]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"cannot read {args.data} as curriculum steps: {exc!r}", file=sys.stderr)
+        return 2
     tokenizer = load_tokenizer(base)
-    chats = [ChatExample.from_record(r) for r in records[: args.n]]
     encoded, _ = encode_all(tokenizer, chats, 1024, 5.0)
+    if not encoded:
+        print(f"no example of {args.data} fits in 1,024 tokens", file=sys.stderr)
+        return 2
     model = with_lora(load_base(base, "cpu"), LoraShape())
     torch.manual_seed(0)
     for name, param in model.named_parameters():

@@ -24,27 +24,7 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the project, and tests/xserver.py
 
-
-def wait(signal: Any, start: Any = None, check: Any = None, timeout_s: float = 600) -> Any:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop, got = QEventLoop(), []
-
-    def fired(*args: Any) -> None:
-        if check is None or check(*args):
-            got.append(args)
-            loop.quit()
-
-    signal.connect(fired)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    if start is not None:
-        start()
-    if not got:
-        loop.exec()
-    signal.disconnect(fired)
-    if not got:
-        sys.exit(f"timed out waiting for {signal}")
-    return got[0]
+from qt_wait import wait_signal as wait  # noqa: E402
 
 
 def settle(ms: int = 300) -> None:

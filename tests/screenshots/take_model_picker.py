@@ -17,7 +17,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the project, tests/xserver.py, hf_server.py
 
-from take import on_own_xvfb, save, wait  # noqa: E402
+from qt_wait import wait_signal as wait  # noqa: E402
+from take import on_own_xvfb, save  # noqa: E402
 
 
 def main() -> None:

@@ -32,7 +32,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the project, and tests/xserver.py
 
-from take import on_own_xvfb, save, wait  # noqa: E402
+from qt_wait import wait_signal as wait  # noqa: E402
+from take import on_own_xvfb, save  # noqa: E402
 
 PAST = "The document inbox/ideas.txt can go: would you delete it"
 NEW = "The file 'budget.json' can go: would you delete it"
